@@ -1,0 +1,46 @@
+# alumnipass — the two commands a newcomer needs are `make run` and `make test`.
+GO            ?= go
+STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN           ?= bin/alumnipass
+IMAGE         ?= alumnipass:dev
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+export ALUMNIPASS_DATA_DIR ?= ./data
+
+.PHONY: run build test test-short bench lint fmt docker clean fuzz
+
+## run: start on the embedded SQLite with demo data (first start prints URLs and credentials)
+run:
+	$(GO) run ./cmd/alumnipass serve --seed
+
+## build: a static binary in bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN) ./cmd/alumnipass
+
+## test: the whole suite, race detector on, both databases, browser tests
+test:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+## bench: load tests against a real server on PostgreSQL, plus micro-benchmarks
+bench:
+	$(GO) run ./cmd/apbench -out docs/benchmarks-latest.md
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/credential/ ./internal/csvimport/
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## fuzz: run every fuzz target for FUZZTIME (default 2m)
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/credential/
+	$(GO) test -run '^$$' -fuzz '^FuzzMutatedCodeNeverVerifies$$' -fuzztime $(FUZZTIME) ./internal/credential/
+	$(GO) test -run '^$$' -fuzz '^FuzzAPI$$' -fuzztime $(FUZZTIME) ./cmd/alumnipass/
+
+## docker: build the container image (needs a Docker engine)
+docker:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/alumnipass/alumnipass/internal/auth"
+	"github.com/alumnipass/alumnipass/internal/config"
+	"github.com/alumnipass/alumnipass/internal/i18n"
+	"github.com/alumnipass/alumnipass/internal/keyring"
+	"github.com/alumnipass/alumnipass/internal/members"
+	"github.com/alumnipass/alumnipass/internal/partners"
+	"github.com/alumnipass/alumnipass/internal/seal"
+	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/verify"
+	"github.com/alumnipass/alumnipass/internal/wallet"
+	"github.com/alumnipass/alumnipass/internal/web"
+	"github.com/alumnipass/alumnipass/static"
+)
+
+// application is one wired process.
+type application struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	st     *store.Store
+	sealer *seal.Sealer
+	svc    web.Services
+	vlog   *verify.Log
+	server *web.Server
+	reg    *prometheus.Registry
+}
+
+// openStore loads configuration essentials and opens the database.
+func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.MaxConns})
+}
+
+// newSealer returns the master-key sealer, creating a development key when
+// none is configured.
+func newSealer(cfg *config.Config, log *slog.Logger) (*seal.Sealer, error) {
+	generated, err := cfg.EnsureMasterKey()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DevMasterKey {
+		what := "using the development master key"
+		if generated {
+			what = "GENERATED a development master key"
+		}
+		log.Warn("!!! ALUMNIPASS_MASTER_KEY is not set: " + what + " in " + cfg.DataDir +
+			". Secrets at rest are only as safe as that file. Set ALUMNIPASS_MASTER_KEY in production.")
+	}
+	return seal.New(cfg.MasterKey)
+}
+
+// newApplication wires every service on an open, migrated store.
+func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, st *store.Store, now func() time.Time) (*application, error) {
+	sealer, err := newSealer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := keyring.New(ctx, st, sealer, now)
+	if err != nil {
+		return nil, err
+	}
+	workers, batch := 4, 256
+	if st.Dialect() == store.SQLite {
+		workers = 1
+	}
+	vlog := verify.NewLog(st, workers, batch)
+	pseudo := hmac.New(sha256.New, cfg.MasterKey)
+	pseudo.Write([]byte("alumnipass partner pseudonyms v1"))
+	svc := web.Services{
+		Auth:    auth.New(st, now),
+		Console: auth.NewConsole(st, sealer, now),
+		Keys:    keys,
+		Members: members.New(st, keys, sealer, now, members.Options{BaseURL: cfg.BaseURL, CardValidity: cfg.CardValidity, EnrollValidity: cfg.EnrollValidity}),
+		Wallet: wallet.New(st, keys, sealer, now, wallet.Options{BaseURL: cfg.BaseURL, GuestQuota: cfg.GuestQuota,
+			ConsentVersion: cfg.ConsentVersion}),
+		Partners: partners.New(st, pseudo.Sum(nil), now),
+		Verifier: verify.New(st, keys, sealer, vlog, now),
+	}
+	cat, err := i18n.Load(static.FS, "i18n")
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(st.DB(), "alumnipass"))
+	var staticFS fs.FS = static.FS
+	server, err := web.New(web.Deps{Config: cfg, Log: log, Registry: reg, Ready: st.Ping, Catalog: cat, Static: staticFS, Services: svc, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	return &application{cfg: cfg, log: log, st: st, sealer: sealer, svc: svc, vlog: vlog, server: server, reg: reg}, nil
+}
+
+// close flushes what is buffered and closes the database.
+func (a *application) close() {
+	a.vlog.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.svc.Auth.FlushUsage(ctx); err != nil {
+		a.log.Warn("flush key usage", "err", err)
+	}
+}
+
+// loadConfig reads the environment; errors are one clear line.
+func loadConfig(getenv config.Getenv) (*config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// migrateOrWait applies migrations, retrying while PostgreSQL is down so a
+// service started before its database comes up on its own.
+func migrateOrWait(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	delay := 500 * time.Millisecond
+	for {
+		_, err := st.Migrate(ctx)
+		if err == nil {
+			return nil
+		}
+		if st.Dialect() != store.Postgres || ctx.Err() != nil {
+			return err
+		}
+		log.Warn("database not ready; retrying migrations", "err", err, "in", delay.String())
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 10*time.Second)
+	}
+}
+
+// cliEnv is what one-shot commands share.
+type cliEnv struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	stderr io.Writer
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	addr := fl.String("addr", "", "listen address (overrides ALUMNIPASS_ADDR)")
+	seed := fl.Bool("seed", false, "create demo data on an empty database (ALUMNIPASS_SEED)")
+	if err := fl.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	start := time.Now()
+	cfg, err := loadConfig(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := migrateOrWait(ctx, st, log); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := st.Listen(ctx, log); err != nil {
+		return err
+	}
+	app, err := newApplication(ctx, cfg, log, st, time.Now)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+	if *seed || cfg.Seed {
+		if err := seedDemo(ctx, app, stderr); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	go app.background(ctx)
+	log.Info("alumnipass ready", "addr", cfg.Addr, "database", st.Dialect(), "startup_ms", time.Since(start).Milliseconds(), "base_url", cfg.BaseURL)
+	return app.server.Listen(ctx, cfg.Addr, cfg.ShutdownTimeout)
+}
+
+// background runs the periodic jobs: key usage flush and retention purge.
+func (a *application) background(ctx context.Context) {
+	flush := time.NewTicker(time.Minute)
+	purge := time.NewTicker(6 * time.Hour)
+	defer flush.Stop()
+	defer purge.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-flush.C:
+			if err := a.svc.Auth.FlushUsage(ctx); err != nil {
+				a.log.Warn("flush key usage", "err", err)
+			}
+		case <-purge.C:
+			n, err := a.st.PurgeBefore(ctx, time.Now().Add(-a.cfg.Retention))
+			if err != nil {
+				a.log.Warn("retention purge", "err", err)
+			} else if n > 0 {
+				a.log.Info("retention purge", "rows", n)
+			}
+		}
+	}
+}

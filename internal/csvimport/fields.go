@@ -1,0 +1,332 @@
+package csvimport
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Limits of the member fields, shared with the API's validation.
+const (
+	maxEmployeeNo = 32
+	maxName       = 64 // runes, for names and kana
+	maxEmail      = 254
+	maxTier       = 16
+)
+
+// normalise cleans value, the decoded text of field f in the column named col,
+// and validates it. It returns the value to store (for departed_on, the
+// date) or a fault.
+func normalise(f field, col, value string) (string, time.Time, *fault) {
+	if r, ok := badRune(value); ok {
+		if r == utf8.RuneError {
+			return "", time.Time{}, faultReplacementChar(col, value)
+		}
+		return "", time.Time{}, faultControlChar(col, value, r)
+	}
+	var v string
+	var fl *fault
+	switch f {
+	case fieldEmployeeNo:
+		v, fl = normaliseEmployeeNo(col, value)
+	case fieldFamilyName, fieldGivenName:
+		v, fl = normaliseName(f, col, value)
+	case fieldFamilyNameKana, fieldGivenNameKana:
+		v, fl = normaliseKana(f, col, value)
+	case fieldEmail:
+		v, fl = normaliseEmail(col, value)
+	case fieldTier:
+		v, fl = normaliseTier(col, value)
+	case fieldLocale:
+		v, fl = normaliseLocale(value)
+	case fieldDepartedOn:
+		d, fl := normaliseDate(col, value)
+		return "", d, fl
+	}
+	return v, time.Time{}, fl
+}
+
+// badRune finds a character no member field may hold: a control character
+// other than tab and line breaks (which count as spaces), or U+FFFD, the mark
+// an earlier faulty conversion left where a character was lost.
+func badRune(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+		case r < 0x20 || (r >= 0x7F && r <= 0x9F) || r == utf8.RuneError:
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// trimSpace removes white space, including the full-width space U+3000,
+// from both ends of s.
+func trimSpace(s string) string { return strings.TrimSpace(s) }
+
+// nfkc folds compatibility characters: full-width letters, digits and
+// symbols become ASCII, half-width katakana become full-width, U+3000 becomes
+// a space.
+func nfkc(s string) string {
+	if isASCII(s) {
+		return s
+	}
+	return norm.NFKC.String(s)
+}
+
+// collapseSpace trims s and replaces each run of white space inside it with
+// one ASCII space.
+func collapseSpace(s string) string {
+	s = trimSpace(s)
+	clean := true
+	prevSpace := false
+	for _, r := range s {
+		sp := unicode.IsSpace(r)
+		if sp && (r != ' ' || prevSpace) {
+			clean = false
+			break
+		}
+		prevSpace = sp
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	prevSpace = false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			if !prevSpace {
+				b.WriteByte(' ')
+			}
+			prevSpace = true
+			continue
+		}
+		prevSpace = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// normaliseEmployeeNo accepts 1 to 32 of A–Z, a–z, 0–9, "-" and "_".
+func normaliseEmployeeNo(col, value string) (string, *fault) {
+	v := trimSpace(nfkc(value))
+	switch {
+	case v == "":
+		return "", faultRequired(col, fieldEmployeeNo)
+	case looksScientific(v):
+		return "", faultScientificEmployeeNo(v)
+	case len(v) > maxEmployeeNo:
+		return "", faultTooLong(fieldEmployeeNo, v, utf8.RuneCountInString(v), maxEmployeeNo)
+	}
+	for _, r := range v {
+		if !isSlugRune(r, true) {
+			return "", faultEmployeeNoChar(v, r)
+		}
+	}
+	return v, nil
+}
+
+// isSlugRune reports whether r is an ASCII letter (upper case only if upper
+// is true), digit, "-" or "_".
+func isSlugRune(r rune, upper bool) bool {
+	return (r >= 'a' && r <= 'z') || (upper && r >= 'A' && r <= 'Z') ||
+		(r >= '0' && r <= '9') || r == '-' || r == '_'
+}
+
+// looksScientific reports whether s is a number as Excel shows a long one it
+// has converted, such as "1.23457E+11".
+func looksScientific(s string) bool {
+	mant, exp, ok := strings.Cut(strings.ToUpper(s), "E+")
+	if !ok || mant == "" || exp == "" {
+		return false
+	}
+	return strings.Trim(mant, "0123456789.") == "" && strings.Trim(exp, "0123456789") == ""
+}
+
+// normaliseName trims a name and collapses inner white space. Names are not
+// NFKC-folded: 髙 and 﨑 (compatibility ideographs) must stay as written.
+func normaliseName(f field, col, value string) (string, *fault) {
+	v := collapseSpace(value)
+	if v == "" {
+		return "", faultRequired(col, f)
+	}
+	if n := utf8.RuneCountInString(v); n > maxName {
+		return "", faultTooLong(f, v, n, maxName)
+	}
+	return v, nil
+}
+
+// normaliseKana returns the reading in full-width katakana: half-width
+// katakana and hiragana are converted; anything else but spaces, "ー" and
+// "・" is refused. An empty reading is allowed.
+func normaliseKana(f field, col, value string) (string, *fault) {
+	v := collapseSpace(nfkc(value))
+	if v == "" {
+		return "", nil
+	}
+	n, hiragana := 0, false
+	for _, r := range v {
+		n++
+		switch {
+		case isHiragana(r):
+			hiragana = true
+		case isKatakana(r) || r == ' ':
+		default:
+			return "", faultKanaChar(col, v, r)
+		}
+	}
+	if n > maxName {
+		return "", faultTooLong(f, v, n, maxName)
+	}
+	if !hiragana {
+		return v, nil
+	}
+	return strings.Map(func(r rune) rune {
+		if isHiragana(r) {
+			return r + ('ァ' - 'ぁ')
+		}
+		return r
+	}, v), nil
+}
+
+// isHiragana reports whether r is a hiragana letter or iteration mark, one
+// that has a katakana counterpart at U+0060 above it.
+func isHiragana(r rune) bool {
+	return (r >= 'ぁ' && r <= 'ゖ') || r == 'ゝ' || r == 'ゞ'
+}
+
+// isKatakana reports whether r is a full-width katakana letter, the long
+// vowel mark ー, the middle dot ・ or an iteration mark.
+func isKatakana(r rune) bool {
+	return (r >= 'ァ' && r <= 'ヾ') || (r >= 'ㇰ' && r <= 'ㇿ')
+}
+
+// normaliseEmail accepts one bare address and lower-cases its domain.
+func normaliseEmail(col, value string) (string, *fault) {
+	v := trimSpace(nfkc(value))
+	if v == "" {
+		return "", faultRequired(col, fieldEmail)
+	}
+	if len(v) > maxEmail {
+		return "", faultTooLong(fieldEmail, v, utf8.RuneCountInString(v), maxEmail)
+	}
+	local, domain, reason := splitEmail(v)
+	if reason != emailOK {
+		return "", faultEmail(col, v, reason)
+	}
+	addr := v
+	if lower := strings.ToLower(domain); lower != domain {
+		addr = local + "@" + lower
+	}
+	parsed, err := mail.ParseAddress(addr)
+	if err != nil || parsed.Name != "" || parsed.Address != addr {
+		return "", faultEmail(col, v, emailSyntax)
+	}
+	return addr, nil
+}
+
+// emailReason says what is wrong with an e-mail address.
+type emailReason int
+
+const (
+	emailOK emailReason = iota
+	emailSyntax
+	emailNoAt
+	emailManyAt
+	emailSpace
+	emailAngle
+	emailNoLocal
+	emailNonASCIILocal
+	emailNoDomain
+	emailNoDot
+	emailBadDomain
+)
+
+// splitEmail checks the shape of an address, for specific messages; net/mail
+// checks the rest.
+func splitEmail(v string) (local, domain string, reason emailReason) {
+	switch {
+	case strings.ContainsAny(v, "<>"):
+		return "", "", emailAngle
+	case strings.IndexFunc(v, unicode.IsSpace) >= 0:
+		return "", "", emailSpace
+	}
+	switch strings.Count(v, "@") {
+	case 0:
+		return "", "", emailNoAt
+	case 1:
+	default:
+		return "", "", emailManyAt
+	}
+	local, domain, _ = strings.Cut(v, "@")
+	switch {
+	case local == "":
+		return "", "", emailNoLocal
+	case !isASCII(local):
+		return "", "", emailNonASCIILocal
+	case domain == "":
+		return "", "", emailNoDomain
+	case !strings.Contains(domain, "."):
+		return "", "", emailNoDot
+	}
+	for label := range strings.SplitSeq(domain, ".") {
+		if !validLabel(label) {
+			return "", "", emailBadDomain
+		}
+	}
+	return local, domain, emailOK
+}
+
+// validLabel reports whether label is a plausible DNS label: letters
+// (internationalised ones too), digits and inner hyphens.
+func validLabel(label string) bool {
+	if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+		return false
+	}
+	for _, r := range label {
+		if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// normaliseTier accepts a slug of 1 to 16 of a–z, 0–9, "-" and "_", after
+// lower-casing.
+func normaliseTier(col, value string) (string, *fault) {
+	v := strings.ToLower(trimSpace(nfkc(value)))
+	if v == "" {
+		return "", faultRequired(col, fieldTier)
+	}
+	for _, r := range v {
+		if !isSlugRune(r, false) {
+			return "", faultTierChar(v, r)
+		}
+	}
+	if len(v) > maxTier {
+		return "", faultTooLong(fieldTier, v, len(v), maxTier)
+	}
+	return v, nil
+}
+
+// normaliseLocale accepts ja or en in common spellings; empty means ja.
+func normaliseLocale(value string) (string, *fault) {
+	v := strings.ToLower(trimSpace(nfkc(value)))
+	switch v {
+	case "", "ja", "jp", "japanese", "日本語":
+		return "ja", nil
+	case "en", "english", "英語":
+		return "en", nil
+	}
+	for _, lang := range []string{"ja", "en"} {
+		if len(v) > 3 && v[:2] == lang && (v[2] == '-' || v[2] == '_') {
+			return lang, nil // ja-JP, en-US, en_GB …
+		}
+	}
+	return "", faultLocale(value)
+}

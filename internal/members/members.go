@@ -1,0 +1,339 @@
+// Package members is HR's side of the membership: creating and finding
+// alumni, changing their status, issuing cards and importing HR exports.
+// Every change is written with its audit entry in the same transaction.
+package members
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/alumnipass/alumnipass/internal/auth"
+	"github.com/alumnipass/alumnipass/internal/credential"
+	"github.com/alumnipass/alumnipass/internal/keyring"
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/seal"
+	"github.com/alumnipass/alumnipass/internal/store"
+)
+
+// Options are the policy knobs of the membership.
+type Options struct {
+	BaseURL        string
+	CardValidity   time.Duration
+	EnrollValidity time.Duration
+	Companions     int // companions a card allows at most
+}
+
+// Service is the HR membership service.
+type Service struct {
+	st     *store.Store
+	keys   *keyring.Keyring
+	sealer *seal.Sealer
+	now    func() time.Time
+	opt    Options
+}
+
+// New makes the service.
+func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, now func() time.Time, opt Options) *Service {
+	if opt.Companions == 0 {
+		opt.Companions = 3
+	}
+	return &Service{st: st, keys: keys, sealer: sealer, now: now, opt: opt}
+}
+
+// Input is a member as HR types or imports it.
+type Input struct {
+	EmployeeNo     string `json:"employee_no"`
+	FamilyName     string `json:"family_name"`
+	GivenName      string `json:"given_name"`
+	FamilyNameKana string `json:"family_name_kana"`
+	GivenNameKana  string `json:"given_name_kana"`
+	Email          string `json:"email"`
+	Tier           string `json:"tier"`
+	DepartedOn     string `json:"departed_on"`
+	Locale         string `json:"locale"`
+}
+
+var (
+	employeeNoRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+	tierRe       = regexp.MustCompile(`^[a-z0-9_-]{1,16}$`)
+)
+
+// Normalize trims and validates an input, returning the first problem.
+func (in *Input) Normalize() error {
+	nf := func(s string) string {
+		return strings.TrimSpace(strings.ReplaceAll(norm.NFKC.String(s), "\u3000", " "))
+	}
+	name := func(s string) string { return strings.Join(strings.Fields(strings.ReplaceAll(s, "\u3000", " ")), " ") }
+	in.EmployeeNo, in.Email, in.Tier, in.DepartedOn, in.Locale = nf(in.EmployeeNo), nf(in.Email), strings.ToLower(nf(in.Tier)), nf(in.DepartedOn), strings.ToLower(nf(in.Locale))
+	in.FamilyName, in.GivenName = name(in.FamilyName), name(in.GivenName)
+	in.FamilyNameKana, in.GivenNameKana = name(norm.NFKC.String(in.FamilyNameKana)), name(norm.NFKC.String(in.GivenNameKana))
+	if !employeeNoRe.MatchString(in.EmployeeNo) {
+		return model.Invalidf("employee_no", "invalid_employee_no", "employee_no must be 1 to 32 letters, digits, '-' or '_'")
+	}
+	for _, f := range []struct{ field, v string }{{"family_name", in.FamilyName}, {"given_name", in.GivenName}} {
+		if n := utf8.RuneCountInString(f.v); n < 1 || n > 64 {
+			return model.Invalidf(f.field, "invalid_name", f.field+" is required and must be at most 64 characters")
+		}
+	}
+	for _, f := range []struct{ field, v string }{{"family_name_kana", in.FamilyNameKana}, {"given_name_kana", in.GivenNameKana}} {
+		if utf8.RuneCountInString(f.v) > 64 {
+			return model.Invalidf(f.field, "invalid_kana", f.field+" must be at most 64 characters")
+		}
+	}
+	addr, err := mail.ParseAddress(in.Email)
+	if err != nil || addr.Address != in.Email || len(in.Email) > 254 {
+		return model.Invalidf("email", "invalid_email", "email must be a plain e-mail address such as taro@example.com")
+	}
+	if !tierRe.MatchString(in.Tier) {
+		return model.Invalidf("tier", "invalid_tier", "tier must be 1 to 16 lowercase letters, digits, '-' or '_' (for example standard, gold)")
+	}
+	if _, err := time.Parse("2006-01-02", in.DepartedOn); err != nil {
+		return model.Invalidf("departed_on", "invalid_date", "departed_on must be a date as YYYY-MM-DD")
+	}
+	switch in.Locale {
+	case "":
+		in.Locale = "ja"
+	case "ja", "en":
+	default:
+		return model.Invalidf("locale", "invalid_locale", "locale must be ja or en")
+	}
+	return nil
+}
+
+// Create adds one member.
+func (s *Service) Create(ctx context.Context, p *model.Principal, in Input) (*model.Member, error) {
+	if err := in.Normalize(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	m := &model.Member{ID: uuid.NewString(), EmployeeNo: in.EmployeeNo, FamilyName: in.FamilyName, GivenName: in.GivenName,
+		FamilyNameKana: in.FamilyNameKana, GivenNameKana: in.GivenNameKana, Email: in.Email, Tier: in.Tier,
+		DepartedOn: in.DepartedOn, Locale: in.Locale, Status: model.MemberActive, CreatedAt: now, UpdatedAt: now}
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateMember(ctx, m); err != nil {
+			if errors.Is(err, model.ErrConflict) {
+				return model.NewProblem(model.ErrConflict, "employee_no_taken", "A member with this employee number already exists.")
+			}
+			return err
+		}
+		return tx.InsertAudit(ctx, p.Audit(newID(), now, "member.create", "member", m.ID, "", model.JSON(m)))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create member: %w", err)
+	}
+	return m, nil
+}
+
+// Detail is a member with their cards.
+type Detail struct {
+	*model.Member
+	Cards []model.Card `json:"cards"`
+}
+
+// Get returns a member and their cards.
+func (s *Service) Get(ctx context.Context, id string) (*Detail, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, model.NewProblem(model.ErrNotFound, "member_not_found", "No member has this id.")
+	}
+	m, err := s.st.Member(ctx, id)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, model.NewProblem(model.ErrNotFound, "member_not_found", "No member has this id.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	cards, err := s.st.MemberCards(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cards == nil {
+		cards = []model.Card{}
+	}
+	return &Detail{Member: m, Cards: cards}, nil
+}
+
+// List searches members; the cursor is the last employee number seen.
+func (s *Service) List(ctx context.Context, f store.MemberFilter) (ms []model.Member, next string, err error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	switch f.Status {
+	case "", string(model.MemberActive), string(model.MemberSuspended), string(model.MemberRevoked):
+	default:
+		return nil, "", model.Invalidf("status", "invalid_status", "status must be active, suspended or revoked")
+	}
+	f.Query = strings.TrimSpace(norm.NFKC.String(f.Query))
+	if utf8.RuneCountInString(f.Query) > 100 {
+		return nil, "", model.Invalidf("q", "query_too_long", "the search text must be at most 100 characters")
+	}
+	want := f.Limit
+	f.Limit++
+	ms, err = s.st.ListMembers(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(ms) > want {
+		ms = ms[:want]
+		next = ms[want-1].EmployeeNo
+	}
+	if ms == nil {
+		ms = []model.Member{}
+	}
+	return ms, next, nil
+}
+
+// Status actions.
+const (
+	ActionRevoke    = "revoke"
+	ActionSuspend   = "suspend"
+	ActionReinstate = "reinstate"
+)
+
+// ChangeStatus revokes, suspends or reinstates a member. Revocation is
+// final for the cards: they are revoked too, and reinstating after a
+// revocation needs a new card.
+func (s *Service) ChangeStatus(ctx context.Context, p *model.Principal, id, action, reason string) (*model.Member, error) {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > 500 {
+		return nil, model.Invalidf("reason", "reason_too_long", "the reason must be at most 500 characters")
+	}
+	var to model.MemberStatus
+	switch action {
+	case ActionRevoke:
+		to = model.MemberRevoked
+		if reason == "" {
+			return nil, model.Invalidf("reason", "reason_required", "a reason is required to revoke a membership")
+		}
+	case ActionSuspend:
+		to = model.MemberSuspended
+	case ActionReinstate:
+		to = model.MemberActive
+	default:
+		return nil, model.Invalidf("action", "invalid_action", "unknown action")
+	}
+	d, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	before := *d.Member
+	if before.Status == to {
+		return nil, model.NewProblem(model.ErrConflict, "already_"+string(to), "The membership is already "+string(to)+".")
+	}
+	now := s.now()
+	after := before
+	after.Status, after.StatusReason, after.UpdatedAt = to, reason, now
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetMemberStatus(ctx, id, to, reason, now); err != nil {
+			return err
+		}
+		if to == model.MemberRevoked {
+			for _, c := range d.Cards {
+				if c.Status == model.CardActive {
+					if err := tx.RevokeCard(ctx, c.ID, now); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return tx.InsertAudit(ctx, p.Audit(newID(), now, "member."+action, "member", id,
+			model.JSON(statusView(before)), model.JSON(statusView(after))))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s member: %w", action, err)
+	}
+	return &after, nil
+}
+
+func statusView(m model.Member) map[string]string {
+	return map[string]string{"status": string(m.Status), "reason": m.StatusReason}
+}
+
+// IssuedCard is what HR gets back when issuing a card; the enrolment token
+// is shown once.
+type IssuedCard struct {
+	CardID          string    `json:"card_id"`
+	EnrollmentURL   string    `json:"enrollment_url"`
+	EnrollmentToken string    `json:"enrollment_token"`
+	ExpiresAt       time.Time `json:"enrollment_expires_at"`
+	Replaced        string    `json:"replaced_card_id,omitempty"`
+}
+
+// IssueCard issues (or re-issues, revoking the old card and its wallet) the
+// member's card.
+func (s *Service) IssueCard(ctx context.Context, p *model.Principal, memberID string) (*IssuedCard, error) {
+	d, err := s.Get(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != model.MemberActive {
+		return nil, model.NewProblem(model.ErrConflict, "member_not_active", "Cards can be issued only to active members; reinstate the membership first.")
+	}
+	now := s.now()
+	cardID := uuid.New()
+	secret, err := credential.NewTOTPSecret(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	keyID, kid, priv := s.keys.Signer()
+	signed, err := credential.SignCard(priv, credential.Card{KeyID: keyID, CardID: cardID, IssuedAt: now,
+		ExpiresAt: now.Add(s.opt.CardValidity), Companions: uint8(s.opt.Companions), Tier: d.Tier})
+	if err != nil {
+		return nil, fmt.Errorf("sign card: %w", err)
+	}
+	enc, err := s.sealer.Seal(secret, "card:"+cardID.String())
+	if err != nil {
+		return nil, err
+	}
+	token, hash, err := auth.NewToken(auth.PrefixEnroll)
+	if err != nil {
+		return nil, err
+	}
+	card := &model.Card{ID: cardID.String(), MemberID: memberID, Status: model.CardActive, KeyID: kid, SignedPart: signed,
+		TOTPSecretEnc: enc, Companions: s.opt.Companions, IssuedAt: now.Truncate(time.Second), ExpiresAt: now.Add(s.opt.CardValidity).Truncate(time.Second),
+		EnrollTokenHash: hash, EnrollExpiresAt: now.Add(s.opt.EnrollValidity)}
+	out := &IssuedCard{CardID: card.ID, EnrollmentURL: s.opt.BaseURL + "/w/enroll/" + token, EnrollmentToken: token, ExpiresAt: card.EnrollExpiresAt}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		old, err := tx.IssueCard(ctx, card, now)
+		if err != nil {
+			return err
+		}
+		out.Replaced = old
+		action := "card.issue"
+		if old != "" {
+			action = "card.reissue"
+		}
+		return tx.InsertAudit(ctx, p.Audit(newID(), now, action, "member", memberID,
+			model.JSON(map[string]string{"card_id": old}), model.JSON(map[string]string{"card_id": card.ID, "kid": kid})))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("issue card: %w", err)
+	}
+	return out, nil
+}
+
+// Audit lists audit entries.
+func (s *Service) Audit(ctx context.Context, f store.AuditFilter) ([]model.AuditEntry, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	es, err := s.st.ListAudit(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if es == nil {
+		es = []model.AuditEntry{}
+	}
+	return es, nil
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }

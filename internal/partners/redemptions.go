@@ -1,0 +1,203 @@
+package partners
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/store"
+)
+
+// RedemptionWindow is how long after a valid scan its redemption may be recorded.
+const RedemptionWindow = 30 * time.Minute
+
+// RedeemInput is what the counter records.
+type RedeemInput struct {
+	VerificationID string `json:"verification_id"`
+	PerkID         string `json:"perk_id"`
+	PartySize      int    `json:"party_size"`
+}
+
+// Redemption is the answer to a redemption.
+type Redemption struct {
+	ID             string    `json:"id"`
+	VerificationID string    `json:"verification_id"`
+	PerkID         string    `json:"perk_id"`
+	PartySize      int       `json:"party_size"`
+	At             time.Time `json:"at"`
+	Replayed       bool      `json:"idempotent_replay"`
+}
+
+func toRedemption(r *model.Redemption, replay bool) *Redemption {
+	return &Redemption{ID: r.ID, VerificationID: r.VerificationID, PerkID: r.PerkID, PartySize: r.PartySize, At: r.At, Replayed: replay}
+}
+
+// Redeem records a use of a perk after a valid verification. Everything is
+// checked and counted in one transaction: party size, the perk's daily and
+// monthly limits (guarded upserts), a guest pass's uses (guarded update).
+// Retrying with the same Idempotency-Key returns the first answer.
+func (s *Service) Redeem(ctx context.Context, p *model.Principal, idemKey string, in RedeemInput) (*Redemption, error) {
+	if p.VenueID == "" {
+		return nil, model.NewProblem(model.ErrForbidden, "not_a_venue_key", "Only a venue's device or POS key can record redemptions.")
+	}
+	if len(idemKey) < 8 || len(idemKey) > 100 {
+		return nil, model.Invalidf("Idempotency-Key", "idempotency_key_required", "send an Idempotency-Key header of 8 to 100 characters (a UUID per tap), reused on retries")
+	}
+	if _, err := uuid.Parse(in.VerificationID); err != nil {
+		return nil, model.Invalidf("verification_id", "invalid_verification_id", "verification_id must be the id a valid verification returned")
+	}
+	if _, err := uuid.Parse(in.PerkID); err != nil {
+		return nil, model.Invalidf("perk_id", "invalid_perk_id", "perk_id must be one of the perks the verification listed")
+	}
+	if in.PartySize < 1 {
+		return nil, model.Invalidf("party_size", "invalid_party_size", "party_size must be at least 1 (the member or guest)")
+	}
+	var out *Redemption
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		prev, err := tx.RedemptionByIdempotencyKey(ctx, p.ID, idemKey)
+		if err == nil {
+			if prev.VerificationID != in.VerificationID || prev.PerkID != in.PerkID || prev.PartySize != in.PartySize {
+				return model.NewProblem(model.ErrConflict, "idempotency_key_reused", "This Idempotency-Key was used for a different redemption.")
+			}
+			out = toRedemption(prev, true)
+			return nil
+		}
+		if !errors.Is(err, model.ErrNotFound) {
+			return err
+		}
+		r, err := s.redeem(ctx, tx, p, idemKey, in)
+		if err != nil {
+			return err
+		}
+		out = toRedemption(r, false)
+		return nil
+	})
+	if errors.Is(err, model.ErrConflict) && out == nil {
+		var pr *model.Problem
+		if errors.As(err, &pr) {
+			return nil, err
+		}
+		// A concurrent retry with the same key won the insert: answer as it did.
+		if prev, err2 := s.st.RedemptionByIdempotencyKey(ctx, p.ID, idemKey); err2 == nil {
+			return toRedemption(prev, true), nil
+		}
+		return nil, model.NewProblem(model.ErrConflict, "already_redeemed", "This perk was already recorded for this scan.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redeem: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Service) redeem(ctx context.Context, tx *store.Tx, p *model.Principal, idemKey string, in RedeemInput) (*model.Redemption, error) {
+	now := s.now()
+	v, err := tx.Verification(ctx, in.VerificationID)
+	if errors.Is(err, model.ErrNotFound) || (err == nil && v.PartnerID != p.PartnerID) {
+		return nil, model.NewProblem(model.ErrNotFound, "verification_not_found", "No verification with this id at this partner.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case v.Result != model.ResultValid || v.MemberID == nil:
+		return nil, model.NewProblem(model.ErrConflict, "verification_not_valid", "Only a valid verification can be redeemed.")
+	case now.Sub(v.At) > RedemptionWindow:
+		return nil, model.NewProblem(model.ErrConflict, "verification_too_old", "This scan is too old to record; scan the code again.")
+	}
+	perk, err := tx.Perk(ctx, in.PerkID)
+	if errors.Is(err, model.ErrNotFound) || (err == nil && (perk.PartnerID != p.PartnerID || !perk.Active)) {
+		return nil, model.NewProblem(model.ErrNotFound, "perk_not_found", "No active perk with this id at this partner.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := tx.Member(ctx, *v.MemberID)
+	if err != nil {
+		return nil, err
+	}
+	if m.Status != model.MemberActive {
+		return nil, model.NewProblem(model.ErrConflict, "member_not_active", "The membership was suspended or revoked after the scan.")
+	}
+	if !model.TierEligible(perk.EligibleTiers, m.Tier) {
+		return nil, model.NewProblem(model.ErrConflict, "not_eligible", "This perk is not offered to this membership tier.")
+	}
+	maxParty := 1 + perk.Companions
+	if v.GuestPassID != nil {
+		g, err := tx.GuestPass(ctx, *v.GuestPassID)
+		if err != nil {
+			return nil, err
+		}
+		maxParty = min(maxParty, g.PartySize)
+	} else if v.CardID != nil {
+		c, err := tx.Card(ctx, *v.CardID)
+		if err != nil {
+			return nil, err
+		}
+		maxParty = min(maxParty, 1+c.Companions)
+	}
+	if in.PartySize > maxParty {
+		return nil, model.Invalidf("party_size", "party_too_large", fmt.Sprintf("This perk covers at most %d people here.", maxParty))
+	}
+	if v.GuestPassID != nil {
+		if err := tx.UseGuestPass(ctx, *v.GuestPassID); err != nil {
+			if errors.Is(err, model.ErrLimit) {
+				return nil, model.NewProblem(model.ErrLimit, "used_up", "The guest pass has no uses left.")
+			}
+			return nil, err
+		}
+	}
+	local := now.In(s.tokyo)
+	if perk.LimitPerDay > 0 {
+		if err := tx.TakePerkUse(ctx, perk.ID, m.ID, "d:"+local.Format("2006-01-02"), perk.LimitPerDay); err != nil {
+			if errors.Is(err, model.ErrLimit) {
+				return nil, model.NewProblem(model.ErrLimit, "daily_limit_reached", fmt.Sprintf("This perk can be used %d time(s) a day; the limit is reached.", perk.LimitPerDay))
+			}
+			return nil, err
+		}
+	}
+	if perk.LimitPerMonth > 0 {
+		if err := tx.TakePerkUse(ctx, perk.ID, m.ID, "m:"+local.Format("2006-01"), perk.LimitPerMonth); err != nil {
+			if errors.Is(err, model.ErrLimit) {
+				return nil, model.NewProblem(model.ErrLimit, "monthly_limit_reached", fmt.Sprintf("This perk can be used %d time(s) a month; the limit is reached.", perk.LimitPerMonth))
+			}
+			return nil, err
+		}
+	}
+	r := &model.Redemption{ID: uuid.Must(uuid.NewV7()).String(), VerificationID: v.ID, IdempotencyKey: idemKey, APIKeyID: p.ID,
+		PerkID: perk.ID, PartnerID: p.PartnerID, VenueID: p.VenueID, MemberID: m.ID, CardID: v.CardID, GuestPassID: v.GuestPassID,
+		PartySize: in.PartySize, At: now}
+	if err := tx.InsertRedemption(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ReportLine is one redemption as its partner sees it.
+type ReportLine struct {
+	At        time.Time `json:"at"`
+	Venue     string    `json:"venue"`
+	Perk      string    `json:"perk"`
+	PartySize int       `json:"party_size"`
+	Member    string    `json:"member"` // per-partner pseudonym
+	Guest     bool      `json:"guest"`
+}
+
+// Report lists a partner's redemptions since a time, with pseudonyms only.
+func (s *Service) Report(ctx context.Context, p *model.Principal, partnerID string, since time.Time) ([]ReportLine, error) {
+	if err := canSee(p, partnerID); err != nil {
+		return nil, err
+	}
+	rows, err := s.st.PartnerRedemptions(ctx, partnerID, since, 10000)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ReportLine, len(rows))
+	for i, r := range rows {
+		out[i] = ReportLine{At: r.At, Venue: r.VenueName, Perk: r.PerkTitle, PartySize: r.PartySize, Member: s.Pseudonym(r.MemberID, partnerID), Guest: r.Guest}
+	}
+	return out, nil
+}

@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+)
+
+const adminColumns = `id, email, name, password_hash, role, partner_id, totp_secret_enc, totp_enabled, locale, created_at, disabled_at`
+
+// CreateAdmin inserts a console user.
+func (c *Conn) CreateAdmin(ctx context.Context, a *model.Admin) error {
+	const q = `INSERT INTO admins (` + adminColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`
+	_, err := c.x.ExecContext(ctx, c.q(q), a.ID, a.Email, a.Name, a.PasswordHash, a.Role, a.PartnerID,
+		a.TOTPSecretEnc, a.TOTPEnabled, a.Locale, c.ts(a.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert admin: %w", mapErr(err))
+	}
+	return nil
+}
+
+// AdminByEmail finds a console user by e-mail (case-insensitive).
+func (c *Conn) AdminByEmail(ctx context.Context, email string) (*model.Admin, error) {
+	const q = `SELECT ` + adminColumns + ` FROM admins WHERE LOWER(email) = LOWER(?)`
+	var a model.Admin
+	if err := c.x.GetContext(ctx, &a, c.q(q), email); err != nil {
+		return nil, fmt.Errorf("admin by email: %w", mapErr(err))
+	}
+	return &a, nil
+}
+
+// Admin returns one console user.
+func (c *Conn) Admin(ctx context.Context, id string) (*model.Admin, error) {
+	const q = `SELECT ` + adminColumns + ` FROM admins WHERE id = ?`
+	var a model.Admin
+	if err := c.x.GetContext(ctx, &a, c.q(q), id); err != nil {
+		return nil, fmt.Errorf("admin: %w", mapErr(err))
+	}
+	return &a, nil
+}
+
+// CountAdmins counts console users (seeding runs only on an empty table).
+func (c *Conn) CountAdmins(ctx context.Context) (int, error) {
+	var n int
+	if err := c.x.GetContext(ctx, &n, `SELECT COUNT(*) FROM admins`); err != nil {
+		return 0, fmt.Errorf("count admins: %w", mapErr(err))
+	}
+	return n, nil
+}
+
+// SetAdminTOTP stores an encrypted TOTP secret and whether it is confirmed.
+func (c *Conn) SetAdminTOTP(ctx context.Context, id string, enc []byte, enabled bool) error {
+	const q = `UPDATE admins SET totp_secret_enc = ?, totp_enabled = ? WHERE id = ?`
+	if _, err := c.x.ExecContext(ctx, c.q(q), enc, enabled, id); err != nil {
+		return fmt.Errorf("set admin totp: %w", mapErr(err))
+	}
+	return nil
+}
+
+// Session is a console sign-in.
+type Session struct {
+	IDHash    string    `db:"id_hash"`
+	AdminID   string    `db:"admin_id"`
+	CSRF      string    `db:"csrf"`
+	MFADone   bool      `db:"mfa_done"`
+	CreatedAt time.Time `db:"created_at"`
+	ExpiresAt time.Time `db:"expires_at"`
+}
+
+// CreateSession stores a session by the hash of its cookie value.
+func (c *Conn) CreateSession(ctx context.Context, s *Session) error {
+	const q = `INSERT INTO sessions (id_hash, admin_id, csrf, mfa_done, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`
+	if _, err := c.x.ExecContext(ctx, c.q(q), s.IDHash, s.AdminID, s.CSRF, s.MFADone, c.ts(s.CreatedAt), c.ts(s.ExpiresAt)); err != nil {
+		return fmt.Errorf("insert session: %w", mapErr(err))
+	}
+	return nil
+}
+
+// SessionByHash returns a live session.
+func (c *Conn) SessionByHash(ctx context.Context, hash string, now time.Time) (*Session, error) {
+	const q = `SELECT id_hash, admin_id, csrf, mfa_done, created_at, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?`
+	var s Session
+	if err := c.x.GetContext(ctx, &s, c.q(q), hash, c.ts(now)); err != nil {
+		return nil, fmt.Errorf("session: %w", mapErr(err))
+	}
+	return &s, nil
+}
+
+// CompleteSessionMFA marks the second factor done for a session.
+func (c *Conn) CompleteSessionMFA(ctx context.Context, hash string) error {
+	const q = `UPDATE sessions SET mfa_done = TRUE WHERE id_hash = ?`
+	if _, err := c.x.ExecContext(ctx, c.q(q), hash); err != nil {
+		return fmt.Errorf("complete mfa: %w", mapErr(err))
+	}
+	return nil
+}
+
+// DeleteSession signs out.
+func (c *Conn) DeleteSession(ctx context.Context, hash string) error {
+	const q = `DELETE FROM sessions WHERE id_hash = ?`
+	if _, err := c.x.ExecContext(ctx, c.q(q), hash); err != nil {
+		return fmt.Errorf("delete session: %w", mapErr(err))
+	}
+	return nil
+}

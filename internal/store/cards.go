@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+)
+
+const cardColumns = `id, member_id, status, kid, signed_part, totp_secret_enc, companions, issued_at,
+	expires_at, revoked_at, enroll_token_hash, enroll_expires_at, enrolled_at, wallet_token_hash,
+	consent_version, consent_at`
+
+// IssueCard revokes the member's active card, if any, and inserts the new one.
+// Call it inside a transaction so that a member never has two active cards.
+func (c *Conn) IssueCard(ctx context.Context, card *model.Card, now time.Time) (revokedID string, err error) {
+	const qOld = `SELECT id FROM cards WHERE member_id = ? AND status = 'active'`
+	var old []string
+	if err := c.x.SelectContext(ctx, &old, c.q(qOld), card.MemberID); err != nil {
+		return "", fmt.Errorf("active card: %w", mapErr(err))
+	}
+	for _, id := range old {
+		if err := c.RevokeCard(ctx, id, now); err != nil {
+			return "", err
+		}
+		revokedID = id
+	}
+	const q = `
+		INSERT INTO cards (` + cardColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, NULL, NULL, NULL)`
+	_, err = c.x.ExecContext(ctx, c.q(q), card.ID, card.MemberID, string(card.Status), card.KeyID,
+		card.SignedPart, card.TOTPSecretEnc, card.Companions, c.ts(card.IssuedAt), c.ts(card.ExpiresAt),
+		card.EnrollTokenHash, c.ts(card.EnrollExpiresAt))
+	if err != nil {
+		return "", fmt.Errorf("insert card: %w", mapErr(err))
+	}
+	return revokedID, c.publish(ctx, EventCard, card.ID)
+}
+
+// RevokeCard marks a card revoked; its wallet stops working with it.
+func (c *Conn) RevokeCard(ctx context.Context, id string, now time.Time) error {
+	const q = `UPDATE cards SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'`
+	if _, err := c.x.ExecContext(ctx, c.q(q), c.ts(now), id); err != nil {
+		return fmt.Errorf("revoke card: %w", mapErr(err))
+	}
+	return c.publish(ctx, EventCard, id)
+}
+
+// Card returns one card.
+func (c *Conn) Card(ctx context.Context, id string) (*model.Card, error) {
+	return c.cardWhere(ctx, "id = ?", id)
+}
+
+// CardByEnrollToken finds the card an enrolment token belongs to.
+func (c *Conn) CardByEnrollToken(ctx context.Context, hash string) (*model.Card, error) {
+	return c.cardWhere(ctx, "enroll_token_hash = ?", hash)
+}
+
+// CardByWalletToken finds the card a wallet token unlocks.
+func (c *Conn) CardByWalletToken(ctx context.Context, hash string) (*model.Card, error) {
+	return c.cardWhere(ctx, "wallet_token_hash = ?", hash)
+}
+
+func (c *Conn) cardWhere(ctx context.Context, where string, arg any) (*model.Card, error) {
+	q := `SELECT ` + cardColumns + ` FROM cards WHERE ` + where
+	var card model.Card
+	if err := c.x.GetContext(ctx, &card, c.q(q), arg); err != nil {
+		return nil, fmt.Errorf("card: %w", mapErr(err))
+	}
+	return &card, nil
+}
+
+// MemberCards lists a member's cards, newest first.
+func (c *Conn) MemberCards(ctx context.Context, memberID string) ([]model.Card, error) {
+	const q = `SELECT ` + cardColumns + ` FROM cards WHERE member_id = ? ORDER BY issued_at DESC`
+	var cards []model.Card
+	if err := c.x.SelectContext(ctx, &cards, c.q(q), memberID); err != nil {
+		return nil, fmt.Errorf("member cards: %w", mapErr(err))
+	}
+	return cards, nil
+}
+
+// Enroll binds a wallet to a card, once: the guarded update makes a second
+// use of the enrolment token fail with ErrConflict.
+func (c *Conn) Enroll(ctx context.Context, cardID, walletHash, consentVersion string, now time.Time) error {
+	const q = `
+		UPDATE cards SET enrolled_at = ?, wallet_token_hash = ?, consent_version = ?, consent_at = ?
+		WHERE id = ? AND enrolled_at IS NULL AND status = 'active' AND enroll_expires_at > ?`
+	res, err := c.x.ExecContext(ctx, c.q(q), c.ts(now), walletHash, consentVersion, c.ts(now), cardID, c.ts(now))
+	if err != nil {
+		return fmt.Errorf("enroll: %w", mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("enroll card %s: %w", cardID, model.ErrConflict)
+	}
+	return c.publish(ctx, EventCard, cardID)
+}
+
+// CardState is what the verifier needs to decide about a card, joined in
+// one query.
+type CardState struct {
+	CardID       string           `db:"id"`
+	MemberID     string           `db:"member_id"`
+	CardStatus   model.CardStatus `db:"status"`
+	SignedPart   string           `db:"signed_part"`
+	SecretEnc    []byte           `db:"totp_secret_enc"`
+	Tier         string           `db:"tier"`
+	MemberStatus string           `db:"member_status"`
+	FamilyName   string           `db:"family_name"`
+	GivenName    string           `db:"given_name"`
+	Locale       string           `db:"locale"`
+}
+
+// CardState loads a card and its member's status.
+func (c *Conn) CardState(ctx context.Context, cardID string) (*CardState, error) {
+	const q = `
+		SELECT c.id, c.member_id, c.status, c.signed_part, c.totp_secret_enc,
+		       m.tier, m.status AS member_status, m.family_name, m.given_name, m.locale
+		FROM cards c JOIN members m ON m.id = c.member_id
+		WHERE c.id = ?`
+	var st CardState
+	if err := c.x.GetContext(ctx, &st, c.q(q), cardID); err != nil {
+		return nil, fmt.Errorf("card state: %w", mapErr(err))
+	}
+	return &st, nil
+}
+
+const guestColumns = `id, card_id, member_id, code, party_size, valid_from, valid_until, max_uses, uses, status, created_at`
+
+// CreateGuestPass inserts a pass if the member's monthly quota allows it;
+// the count and the insert run in the caller's transaction.
+func (c *Conn) CreateGuestPass(ctx context.Context, g *model.GuestPass) error {
+	const q = `INSERT INTO guest_passes (` + guestColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	_, err := c.x.ExecContext(ctx, c.q(q), g.ID, g.CardID, g.MemberID, g.Code, g.PartySize,
+		c.ts(g.ValidFrom), c.ts(g.ValidUntil), g.MaxUses, g.Uses, g.Status, c.ts(g.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert guest pass: %w", mapErr(err))
+	}
+	return nil
+}
+
+// CountGuestPassesSince counts the passes a member created since a time.
+func (c *Conn) CountGuestPassesSince(ctx context.Context, memberID string, since time.Time) (int, error) {
+	const q = `SELECT COUNT(*) FROM guest_passes WHERE member_id = ? AND created_at >= ? AND status <> 'cancelled'`
+	var n int
+	if err := c.x.GetContext(ctx, &n, c.q(q), memberID, c.ts(since)); err != nil {
+		return 0, fmt.Errorf("count guest passes: %w", mapErr(err))
+	}
+	return n, nil
+}
+
+// GuestPass returns one pass.
+func (c *Conn) GuestPass(ctx context.Context, id string) (*model.GuestPass, error) {
+	const q = `SELECT ` + guestColumns + ` FROM guest_passes WHERE id = ?`
+	var g model.GuestPass
+	if err := c.x.GetContext(ctx, &g, c.q(q), id); err != nil {
+		return nil, fmt.Errorf("guest pass: %w", mapErr(err))
+	}
+	return &g, nil
+}
+
+// MemberGuestPasses lists a member's passes, newest first.
+func (c *Conn) MemberGuestPasses(ctx context.Context, memberID string, limit int) ([]model.GuestPass, error) {
+	const q = `SELECT ` + guestColumns + ` FROM guest_passes WHERE member_id = ? ORDER BY created_at DESC LIMIT ?`
+	var gs []model.GuestPass
+	if err := c.x.SelectContext(ctx, &gs, c.q(q), memberID, limit); err != nil {
+		return nil, fmt.Errorf("member guest passes: %w", mapErr(err))
+	}
+	return gs, nil
+}
+
+// CancelGuestPass cancels an unused pass of this member.
+func (c *Conn) CancelGuestPass(ctx context.Context, id, memberID string) error {
+	const q = `UPDATE guest_passes SET status = 'cancelled' WHERE id = ? AND member_id = ? AND status = 'active' AND uses = 0`
+	res, err := c.x.ExecContext(ctx, c.q(q), id, memberID)
+	if err != nil {
+		return fmt.Errorf("cancel guest pass: %w", mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("cancel guest pass %s: %w", id, model.ErrConflict)
+	}
+	return nil
+}
+
+// UseGuestPass takes one use of a pass atomically: it fails with ErrLimit
+// when none is left, however many requests race for the last one.
+func (c *Conn) UseGuestPass(ctx context.Context, id string) error {
+	const q = `UPDATE guest_passes SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND status = 'active'`
+	res, err := c.x.ExecContext(ctx, c.q(q), id)
+	if err != nil {
+		return fmt.Errorf("use guest pass: %w", mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("guest pass %s: %w", id, model.ErrLimit)
+	}
+	return nil
+}

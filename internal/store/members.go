@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+)
+
+const memberColumns = `id, employee_no, family_name, given_name, family_name_kana, given_name_kana,
+	email, tier, departed_on, locale, status, status_reason, created_at, updated_at`
+
+// CreateMember inserts a member; a taken employee number is ErrConflict.
+func (c *Conn) CreateMember(ctx context.Context, m *model.Member) error {
+	const q = `
+		INSERT INTO members (` + memberColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	_, err := c.x.ExecContext(ctx, c.q(q), m.ID, m.EmployeeNo, m.FamilyName, m.GivenName,
+		m.FamilyNameKana, m.GivenNameKana, m.Email, m.Tier, m.DepartedOn, m.Locale,
+		string(m.Status), m.StatusReason, c.ts(m.CreatedAt), c.ts(m.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert member: %w", mapErr(err))
+	}
+	return nil
+}
+
+// UpsertMembers writes many members in multi-row statements, inserting new
+// employee numbers and updating the fields of existing ones. Status and
+// creation time of existing members are kept.
+func (c *Conn) UpsertMembers(ctx context.Context, ms []model.Member) error {
+	const batch = 500
+	for start := 0; start < len(ms); start += batch {
+		end := min(start+batch, len(ms))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO members (` + memberColumns + `) VALUES `)
+		args := make([]any, 0, (end-start)*14)
+		for i, m := range ms[start:end] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, m.ID, m.EmployeeNo, m.FamilyName, m.GivenName, m.FamilyNameKana,
+				m.GivenNameKana, m.Email, m.Tier, m.DepartedOn, m.Locale, string(m.Status),
+				m.StatusReason, c.ts(m.CreatedAt), c.ts(m.UpdatedAt))
+		}
+		b.WriteString(`
+			ON CONFLICT (employee_no) DO UPDATE SET
+				family_name = excluded.family_name, given_name = excluded.given_name,
+				family_name_kana = excluded.family_name_kana, given_name_kana = excluded.given_name_kana,
+				email = excluded.email, tier = excluded.tier, departed_on = excluded.departed_on,
+				locale = excluded.locale, updated_at = excluded.updated_at`)
+		if _, err := c.x.ExecContext(ctx, c.q(b.String()), args...); err != nil {
+			return fmt.Errorf("upsert members: %w", mapErr(err))
+		}
+	}
+	return nil
+}
+
+// MembersByEmployeeNo returns the members with these employee numbers.
+func (c *Conn) MembersByEmployeeNo(ctx context.Context, nos []string) (map[string]model.Member, error) {
+	out := make(map[string]model.Member, len(nos))
+	const batch = 1000
+	for start := 0; start < len(nos); start += batch {
+		end := min(start+batch, len(nos))
+		q, args, err := sqlx.In(`SELECT `+memberColumns+` FROM members WHERE employee_no IN (?)`, nos[start:end])
+		if err != nil {
+			return nil, fmt.Errorf("members by employee no: %w", err)
+		}
+		var ms []model.Member
+		if err := c.x.SelectContext(ctx, &ms, c.q(q), args...); err != nil {
+			return nil, fmt.Errorf("members by employee no: %w", mapErr(err))
+		}
+		for _, m := range ms {
+			out[m.EmployeeNo] = m
+		}
+	}
+	return out, nil
+}
+
+// Member returns one member.
+func (c *Conn) Member(ctx context.Context, id string) (*model.Member, error) {
+	const q = `SELECT ` + memberColumns + ` FROM members WHERE id = ?`
+	var m model.Member
+	if err := c.x.GetContext(ctx, &m, c.q(q), id); err != nil {
+		return nil, fmt.Errorf("member %s: %w", id, mapErr(err))
+	}
+	return &m, nil
+}
+
+// MemberFilter narrows ListMembers.
+type MemberFilter struct {
+	Query  string // name, kana, employee number or e-mail; partial
+	Status string
+	Tier   string
+	After  string // cursor: the last employee number of the previous page
+	Limit  int
+}
+
+// ListMembers returns a page of members ordered by employee number.
+func (c *Conn) ListMembers(ctx context.Context, f MemberFilter) ([]model.Member, error) {
+	var where []string
+	var args []any
+	if f.Query != "" {
+		like := "%" + escapeLike(f.Query) + "%"
+		where = append(where, `(LOWER(family_name) LIKE LOWER(?) ESCAPE '\' OR LOWER(given_name) LIKE LOWER(?) ESCAPE '\'
+			OR (family_name || given_name) LIKE ? ESCAPE '\' OR (family_name_kana || given_name_kana) LIKE ? ESCAPE '\'
+			OR LOWER(employee_no) LIKE LOWER(?) ESCAPE '\' OR LOWER(email) LIKE LOWER(?) ESCAPE '\')`)
+		compact := "%" + escapeLike(strings.Join(strings.Fields(f.Query), "")) + "%"
+		args = append(args, like, like, compact, compact, like, like)
+	}
+	if f.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, f.Status)
+	}
+	if f.Tier != "" {
+		where = append(where, "tier = ?")
+		args = append(args, f.Tier)
+	}
+	if f.After != "" {
+		where = append(where, "employee_no > ?")
+		args = append(args, f.After)
+	}
+	q := `SELECT ` + memberColumns + ` FROM members`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY employee_no LIMIT ?"
+	args = append(args, f.Limit)
+	var ms []model.Member
+	if err := c.x.SelectContext(ctx, &ms, c.q(q), args...); err != nil {
+		return nil, fmt.Errorf("list members: %w", mapErr(err))
+	}
+	return ms, nil
+}
+
+// CountMembers counts members by status, for the console.
+func (c *Conn) CountMembers(ctx context.Context) (map[string]int, error) {
+	const q = `SELECT status, COUNT(*) AS n FROM members GROUP BY status`
+	var rows []struct {
+		Status string `db:"status"`
+		N      int    `db:"n"`
+	}
+	if err := c.x.SelectContext(ctx, &rows, q); err != nil {
+		return nil, fmt.Errorf("count members: %w", mapErr(err))
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}
+
+// SetMemberStatus changes a member's status and tells every instance.
+func (c *Conn) SetMemberStatus(ctx context.Context, id string, st model.MemberStatus, reason string, now time.Time) error {
+	const q = `UPDATE members SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?`
+	res, err := c.x.ExecContext(ctx, c.q(q), string(st), reason, c.ts(now), id)
+	if err != nil {
+		return fmt.Errorf("set member status: %w", mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("member %s: %w", id, model.ErrNotFound)
+	}
+	return c.publish(ctx, EventMember, id)
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -1,0 +1,445 @@
+// Package verify makes the scan decision: is this code good here, now, for
+// whom, and which perks apply. It fails closed: when the database cannot be
+// reached it returns model.ErrUnavailable, never "valid". Card, key and perk
+// state is cached in memory and dropped on every change any instance
+// announces (LISTEN/NOTIFY); while that feed is down, the cache is bypassed.
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/alumnipass/alumnipass/internal/credential"
+	"github.com/alumnipass/alumnipass/internal/keyring"
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/seal"
+	"github.com/alumnipass/alumnipass/internal/store"
+)
+
+// Freshness rules of card codes.
+const (
+	// TOTPWindow is how many 30-second steps either side are accepted.
+	TOTPWindow = 1
+	// TOTPSearch is how far (in steps) a refused code is searched to tell
+	// a wrong phone clock from an old screenshot: 12 hours.
+	TOTPSearch = 1440
+	// CodeLife is how long a card code text stays claimable (its TOTP
+	// window); replays are detected for at least this long.
+	CodeLife = 2 * time.Minute
+)
+
+// PerkView is a perk as the counter sees it.
+type PerkView struct {
+	ID         string `json:"id"`
+	Title      string `json:"title"`
+	Companions int    `json:"companions"`
+}
+
+// Decision is the answer to one scan.
+type Decision struct {
+	Result            string     `json:"result"`
+	VerificationID    string     `json:"verification_id,omitempty"`
+	Kind              string     `json:"kind,omitempty"`
+	DisplayName       string     `json:"display_name,omitempty"`
+	Tier              string     `json:"tier,omitempty"`
+	CompanionsAllowed int        `json:"companions_allowed"`
+	PartySize         int        `json:"party_size,omitempty"`
+	Perks             []PerkView `json:"perks,omitempty"`
+	Repeat            bool       `json:"repeat"`
+	FirstUsedAt       *time.Time `json:"first_used_at,omitempty"`
+	FirstVenue        string     `json:"first_venue,omitempty"`
+	OffsetSeconds     *int       `json:"offset_seconds,omitempty"`
+	ValidUntil        *time.Time `json:"valid_until,omitempty"`
+	Reason            string     `json:"reason"`
+	CheckedAt         time.Time  `json:"checked_at"`
+
+	cardID, passID, memberID string
+}
+
+// CardID is the card (or the guest pass's host card) the decision is about.
+func (d *Decision) CardID() string { return d.cardID }
+
+// Verifier decides scans.
+type Verifier struct {
+	st     *store.Store
+	keys   *keyring.Keyring
+	sealer *seal.Sealer
+	now    func() time.Time
+	log    *Log
+	events *store.Events
+
+	mu    sync.RWMutex
+	gen   uint64
+	cards map[string]*cardEntry
+	perks map[string][]model.Perk // by partner
+}
+
+type cardEntry struct {
+	state  store.CardState
+	secret []byte
+}
+
+// New makes a verifier writing through log.
+func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, log *Log, now func() time.Time) *Verifier {
+	v := &Verifier{st: st, keys: keys, sealer: sealer, now: now, log: log, events: st.Events(),
+		cards: map[string]*cardEntry{}, perks: map[string][]model.Perk{}}
+	st.Events().Subscribe(v.invalidate)
+	return v
+}
+
+func (v *Verifier) invalidate(ev store.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gen++
+	switch ev.Kind {
+	case store.EventCard:
+		delete(v.cards, ev.ID)
+	case store.EventMember:
+		for id, e := range v.cards {
+			if e.state.MemberID == ev.ID {
+				delete(v.cards, id)
+			}
+		}
+	case store.EventKey:
+		v.perks = map[string][]model.Perk{}
+	default:
+		v.cards = map[string]*cardEntry{}
+		v.perks = map[string][]model.Perk{}
+	}
+}
+
+// Verify decides a scan by a venue's device.
+func (v *Verifier) Verify(ctx context.Context, p *model.Principal, code string) (*Decision, error) {
+	if p == nil || p.VenueID == "" || p.PartnerID == "" {
+		return nil, model.NewProblem(model.ErrForbidden, "not_a_venue_key", "Only a venue's device or POS key can verify codes.")
+	}
+	now := v.now()
+	d := &Decision{CheckedAt: now}
+	rec := model.Verification{ID: newID(), At: now, PartnerID: p.PartnerID, VenueID: p.VenueID, APIKeyID: p.ID, Kind: "unknown", CodeHash: hashCode(code)}
+	var claim *store.CodeUse
+	var claimExpires time.Time
+	err := v.decide(ctx, p, code, now, d, &rec, &claim, &claimExpires)
+	if err != nil {
+		return nil, err
+	}
+	if d.Result != model.ResultValid {
+		claim = nil
+	} else {
+		d.VerificationID = rec.ID
+	}
+	rec.Result = d.Result
+	if d.cardID != "" {
+		rec.CardID = &d.cardID
+	}
+	if d.passID != "" {
+		rec.GuestPassID = &d.passID
+	}
+	if d.memberID != "" {
+		rec.MemberID = &d.memberID
+	}
+	res, err := v.log.Write(ctx, entry{rec: rec, claim: claim, expires: claimExpires})
+	if err != nil {
+		return nil, fmt.Errorf("record verification: %w", err)
+	}
+	if res.first != nil {
+		at := res.first.At
+		if res.first.VenueID == p.VenueID {
+			d.Repeat, d.VerificationID = true, res.first.VerificationID
+		} else {
+			d.Result, d.VerificationID, d.Perks, d.CompanionsAllowed = model.ResultReplayed, "", nil, 0
+			d.FirstUsedAt, d.FirstVenue = &at, res.first.VenueName
+		}
+	}
+	d.Reason = Reason(d.Result)
+	return d, nil
+}
+
+// decide fills d with the outcome, without writing anything.
+func (v *Verifier) decide(ctx context.Context, p *model.Principal, code string, now time.Time, d *Decision, rec *model.Verification, claim **store.CodeUse, claimExpires *time.Time) error {
+	parsed, err := credential.Parse(code)
+	if err != nil {
+		d.Result = model.ResultInvalid
+		rec.Detail = truncate(err.Error(), 200)
+		return nil
+	}
+	pub, ok := v.keys.PublicKey(parsed.KeyID)
+	if !ok {
+		d.Result = model.ResultUnknownKey
+		return nil
+	}
+	switch parsed.Kind {
+	case credential.KindCard:
+		d.Kind, rec.Kind = "member", "member"
+		return v.decideCard(ctx, p, parsed, pub, now, d, rec, claim, claimExpires)
+	case credential.KindGuest:
+		d.Kind, rec.Kind = "guest", "guest"
+		return v.decideGuest(ctx, p, parsed, pub, now, d, rec, claim, claimExpires)
+	}
+	d.Result = model.ResultInvalid
+	return nil
+}
+
+func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *credential.Parsed, pub []byte, now time.Time, d *Decision, rec *model.Verification, claim **store.CodeUse, claimExpires *time.Time) error {
+	c := parsed.Card
+	cardID := uuid.UUID(c.CardID).String()
+	e, err := v.card(ctx, cardID)
+	if errors.Is(err, model.ErrNotFound) {
+		// Unknown to us: only a full signature check can tell forged from ours-but-deleted.
+		d.Result = model.ResultInvalid
+		if parsed.VerifySignature(pub) {
+			rec.Detail = "signed card unknown to this issuer"
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// The online verifier holds what it issued: a byte-identical signed part
+	// needs no second Ed25519 check; anything else gets the full check.
+	if parsed.SignedPart != e.state.SignedPart {
+		d.Result = model.ResultInvalid
+		if parsed.VerifySignature(pub) {
+			rec.Detail = "signed part differs from the card on record"
+		}
+		return nil
+	}
+	d.cardID, d.memberID = cardID, e.state.MemberID
+	d.Tier = e.state.Tier
+	switch {
+	case e.state.CardStatus != model.CardActive || e.state.MemberStatus == string(model.MemberRevoked):
+		d.Result = model.ResultRevoked
+		return nil
+	case e.state.MemberStatus == string(model.MemberSuspended):
+		d.Result = model.ResultSuspended
+		return nil
+	case now.Before(c.IssuedAt):
+		d.Result = model.ResultNotYetValid
+		return nil
+	case !now.Before(c.ExpiresAt):
+		d.Result = model.ResultExpired
+		return nil
+	}
+	offset, ok, found := credential.MatchTOTP(e.secret, parsed.TOTP, now, TOTPWindow, TOTPSearch)
+	if !ok {
+		d.Result = model.ResultStale
+		if found {
+			secs := offset * 30
+			d.OffsetSeconds = &secs
+		}
+		rec.Detail = fmt.Sprintf("totp offset %d steps (found=%v)", offset, found)
+		return nil
+	}
+	perks, err := v.perksFor(ctx, p.PartnerID, e.state.Tier)
+	if err != nil {
+		return err
+	}
+	if len(perks) == 0 {
+		d.Result = model.ResultNotEligible
+		return nil
+	}
+	d.Result = model.ResultValid
+	d.DisplayName = displayName(e.state.FamilyName, e.state.GivenName, e.state.Locale)
+	d.Perks = perks
+	d.CompanionsAllowed = min(int(c.Companions), maxCompanions(perks))
+	*claim = &store.CodeUse{CodeHash: rec.CodeHash, VerificationID: rec.ID, VenueID: p.VenueID, At: now}
+	*claimExpires = now.Add(CodeLife)
+	return nil
+}
+
+func (v *Verifier) decideGuest(ctx context.Context, p *model.Principal, parsed *credential.Parsed, pub []byte, now time.Time, d *Decision, rec *model.Verification, claim **store.CodeUse, claimExpires *time.Time) error {
+	if !parsed.VerifySignature(pub) {
+		d.Result = model.ResultInvalid
+		return nil
+	}
+	g := parsed.Guest
+	passID := uuid.UUID(g.PassID).String()
+	pass, err := v.st.GuestPass(ctx, passID)
+	if errors.Is(err, model.ErrNotFound) {
+		d.Result = model.ResultInvalid
+		rec.Detail = "signed guest pass unknown to this issuer"
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	host, err := v.card(ctx, pass.CardID)
+	if err != nil {
+		return err
+	}
+	d.passID, d.cardID, d.memberID = passID, pass.CardID, pass.MemberID
+	d.Tier, d.PartySize = host.state.Tier, pass.PartySize
+	until := pass.ValidUntil
+	d.ValidUntil = &until
+	switch {
+	case pass.Status != "active" || host.state.CardStatus != model.CardActive || host.state.MemberStatus == string(model.MemberRevoked):
+		d.Result = model.ResultRevoked
+		return nil
+	case host.state.MemberStatus == string(model.MemberSuspended):
+		d.Result = model.ResultSuspended
+		return nil
+	case now.Before(pass.ValidFrom):
+		d.Result = model.ResultNotYetValid
+		return nil
+	case !now.Before(pass.ValidUntil):
+		d.Result = model.ResultExpired
+		return nil
+	case pass.Uses >= pass.MaxUses:
+		d.Result = model.ResultUsedUp
+		if at, venue, err := v.st.FirstGuestRedemption(ctx, passID); err == nil {
+			d.FirstUsedAt, d.FirstVenue = &at, venue
+		} else if !errors.Is(err, model.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	perks, err := v.perksFor(ctx, p.PartnerID, host.state.Tier)
+	if err != nil {
+		return err
+	}
+	if len(perks) == 0 {
+		d.Result = model.ResultNotEligible
+		return nil
+	}
+	d.Result = model.ResultValid
+	d.DisplayName = guestName(host.state.FamilyName, host.state.Locale)
+	d.Perks = perks
+	d.CompanionsAllowed = max(pass.PartySize-1, 0)
+	// A guest pass may be used at several venues (max_uses), so its claim is
+	// per venue: a re-scan here returns the first verification.
+	*claim = &store.CodeUse{CodeHash: hashCode(parsed.SignedPart + "@" + p.VenueID), VerificationID: rec.ID, VenueID: p.VenueID, At: now}
+	*claimExpires = pass.ValidUntil
+	return nil
+}
+
+// card returns a card's state, from the cache when the change feed is healthy.
+func (v *Verifier) card(ctx context.Context, id string) (*cardEntry, error) {
+	healthy := v.events.Healthy()
+	v.mu.RLock()
+	e, ok := v.cards[id]
+	gen := v.gen
+	v.mu.RUnlock()
+	if ok && healthy {
+		return e, nil
+	}
+	st, err := v.st.CardState(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := v.sealer.Open(st.SecretEnc, "card:"+id)
+	if err != nil {
+		return nil, fmt.Errorf("card %s secret: %w", id, err)
+	}
+	e = &cardEntry{state: *st, secret: secret}
+	e.state.SecretEnc = nil
+	if healthy {
+		v.mu.Lock()
+		if v.gen == gen { // no change was announced while we read
+			v.cards[id] = e
+		}
+		v.mu.Unlock()
+	}
+	return e, nil
+}
+
+// perksFor lists the active perks of a partner a tier is eligible for.
+func (v *Verifier) perksFor(ctx context.Context, partnerID, tier string) ([]PerkView, error) {
+	healthy := v.events.Healthy()
+	v.mu.RLock()
+	all, ok := v.perks[partnerID]
+	gen := v.gen
+	v.mu.RUnlock()
+	if !ok || !healthy {
+		var err error
+		all, err = v.st.PartnerPerks(ctx, partnerID, true)
+		if err != nil {
+			return nil, err
+		}
+		if healthy {
+			v.mu.Lock()
+			if v.gen == gen {
+				v.perks[partnerID] = all
+			}
+			v.mu.Unlock()
+		}
+	}
+	var out []PerkView
+	for _, pk := range all {
+		if model.TierEligible(pk.EligibleTiers, tier) {
+			out = append(out, PerkView{ID: pk.ID, Title: pk.Title, Companions: pk.Companions})
+		}
+	}
+	return out, nil
+}
+
+func maxCompanions(ps []PerkView) int {
+	m := 0
+	for _, p := range ps {
+		m = max(m, p.Companions)
+	}
+	return m
+}
+
+// displayName is the family name and the given name's initial, in the
+// holder's locale; nothing more reaches a partner.
+func displayName(family, given, locale string) string {
+	return model.Member{FamilyName: family, GivenName: given, Locale: locale}.DisplayName()
+}
+
+func guestName(hostFamily, locale string) string {
+	if locale == "en" {
+		return "Guest of " + hostFamily
+	}
+	return hostFamily + " 様のゲスト"
+}
+
+func hashCode(code string) string {
+	sum := sha256.Sum256([]byte(strings.Trim(code, " \t\r\n")))
+	return hex.EncodeToString(sum[:16])
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// Reason is the plain-English reason for a result; the scanner page shows
+// its own translated text by result.
+func Reason(result string) string {
+	switch result {
+	case model.ResultValid:
+		return "Valid: the perk applies."
+	case model.ResultInvalid:
+		return "Not an alumnipass code, or it has been altered."
+	case model.ResultUnknownKey:
+		return "Signed by a key this service does not (or no longer) trust."
+	case model.ResultExpired:
+		return "The card or pass has expired."
+	case model.ResultNotYetValid:
+		return "The card or pass is not valid yet."
+	case model.ResultRevoked:
+		return "The membership or pass has been revoked."
+	case model.ResultSuspended:
+		return "The membership is suspended."
+	case model.ResultStale:
+		return "The code is old: a screenshot, or the phone's clock is wrong."
+	case model.ResultReplayed:
+		return "This code was already used at another venue."
+	case model.ResultUsedUp:
+		return "The guest pass has no uses left."
+	case model.ResultNotEligible:
+		return "No perk here for this membership tier."
+	}
+	return ""
+}

@@ -1,0 +1,203 @@
+package web
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/partners"
+)
+
+func (s *Server) createPartner(c *fiber.Ctx) error {
+	var in partners.PartnerInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	d, err := s.svc.Partners.CreatePartner(c.UserContext(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	return created(c, d)
+}
+
+func (s *Server) listPartners(c *fiber.Ctx) error {
+	ps, err := s.svc.Partners.List(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	if ps == nil {
+		ps = []model.Partner{}
+	}
+	return c.JSON(fiber.Map{"partners": ps})
+}
+
+func (s *Server) getPartner(c *fiber.Ctx) error {
+	d, err := s.svc.Partners.Get(c.UserContext(), principal(c), utils.CopyString(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+func (s *Server) addVenue(c *fiber.Ctx) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	v, err := s.svc.Partners.AddVenue(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in.Name)
+	if err != nil {
+		return err
+	}
+	return created(c, v)
+}
+
+func (s *Server) createKey(c *fiber.Ctx) error {
+	var in struct {
+		Name    string `json:"name"`
+		VenueID string `json:"venue_id"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	k, err := s.svc.Partners.CreateKey(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name)
+	if err != nil {
+		return err
+	}
+	return created(c, k)
+}
+
+func (s *Server) listKeys(c *fiber.Ctx) error {
+	ks, err := s.svc.Partners.Keys(c.UserContext(), principal(c), utils.CopyString(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	if ks == nil {
+		ks = []model.APIKey{}
+	}
+	return c.JSON(fiber.Map{"keys": ks})
+}
+
+func (s *Server) revokeKey(c *fiber.Ctx) error {
+	if err := s.svc.Partners.RevokeKey(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), utils.CopyString(c.Params("key"))); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"revoked": true})
+}
+
+func (s *Server) createPairing(c *fiber.Ctx) error {
+	var in struct {
+		Name    string `json:"name"`
+		VenueID string `json:"venue_id"`
+	}
+	if len(c.Body()) > 0 {
+		if err := bindJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	pr, err := s.svc.Partners.CreatePairing(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name, s.cfg.BaseURL)
+	if err != nil {
+		return err
+	}
+	return created(c, pr)
+}
+
+func (s *Server) createPerk(c *fiber.Ctx) error {
+	var in partners.PerkInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	pk, err := s.svc.Partners.CreatePerk(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in)
+	if err != nil {
+		return err
+	}
+	return created(c, perkJSON(*pk))
+}
+
+func (s *Server) listPerks(c *fiber.Ctx) error {
+	ps, err := s.svc.Partners.Perks(c.UserContext(), principal(c), utils.CopyString(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	out := make([]fiber.Map, len(ps))
+	for i, p := range ps {
+		out[i] = perkJSON(p)
+	}
+	return c.JSON(fiber.Map{"perks": out})
+}
+
+func perkJSON(p model.Perk) fiber.Map {
+	tiers := []string{}
+	for _, t := range splitComma(p.EligibleTiers) {
+		tiers = append(tiers, t)
+	}
+	return fiber.Map{"id": p.ID, "partner_id": p.PartnerID, "title": p.Title, "description": p.Description,
+		"eligible_tiers": tiers, "companions": p.Companions, "limit_per_day": p.LimitPerDay,
+		"limit_per_month": p.LimitPerMonth, "active": p.Active, "created_at": p.CreatedAt}
+}
+
+func (s *Server) partnerRedemptions(c *fiber.Ctx) error {
+	since, err := parseTimeParam(c, "since")
+	if err != nil {
+		return err
+	}
+	if since.IsZero() {
+		since = s.now().AddDate(0, -1, 0)
+	}
+	lines, err := s.svc.Partners.Report(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), since)
+	if err != nil {
+		return err
+	}
+	if c.Query("format") == "csv" {
+		return sendCSV(c, "redemptions.csv", reportCSV(lines))
+	}
+	return c.JSON(fiber.Map{"redemptions": lines, "since": since.Format(time.RFC3339)})
+}
+
+func (s *Server) pairDevice(c *fiber.Ctx) error {
+	if ok, wait := s.limits.pairing.allow("pair:" + c.IP()); !ok {
+		s.metrics.throttled.WithLabelValues("pairing").Inc()
+		return tooMany(c, wait)
+	}
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	k, partnerName, err := s.svc.Partners.Pair(c.UserContext(), in.Code)
+	if err != nil {
+		return err
+	}
+	return created(c, fiber.Map{"key": k.Key, "key_id": k.ID, "venue_id": k.VenueID, "venue_name": k.VenueName, "partner_name": partnerName})
+}
+
+func (s *Server) deviceMe(c *fiber.Ctx) error {
+	d, err := s.svc.Partners.Device(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	perks := make([]fiber.Map, len(d.Perks))
+	for i, p := range d.Perks {
+		perks[i] = fiber.Map{"id": p.ID, "title": p.Title, "companions": p.Companions}
+	}
+	return c.JSON(fiber.Map{"venue_name": d.VenueName, "partner_name": d.PartnerName, "perks": perks})
+}
+
+func (s *Server) redeem(c *fiber.Ctx) error {
+	var in partners.RedeemInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := s.svc.Partners.Redeem(c.UserContext(), principal(c), utils.CopyString(c.Get("Idempotency-Key")), in)
+	if err != nil {
+		return err
+	}
+	if r.Replayed {
+		return c.JSON(r)
+	}
+	return created(c, r)
+}

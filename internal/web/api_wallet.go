@@ -1,0 +1,140 @@
+package web
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	"github.com/skip2/go-qrcode"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/wallet"
+)
+
+const walletCookie = "ap_wallet"
+const walletKey = "wallet"
+
+// walletAuth opens the wallet from a Bearer token (apps, tests) or the
+// wallet cookie (the page); cookie-authenticated writes need the CSRF token.
+func (s *Server) walletAuth(c *fiber.Ctx) error {
+	tok, ok := bearerToken(c)
+	fromCookie := false
+	if !ok {
+		tok, fromCookie = c.Cookies(walletCookie), true
+	}
+	if tok == "" {
+		return model.NewProblem(model.ErrUnauthorized, "unauthorized", "Open your wallet from the enrolment link first.")
+	}
+	w, err := s.svc.Wallet.Open(c.UserContext(), utils.CopyString(tok))
+	if err != nil {
+		return err
+	}
+	if fromCookie && c.Method() != fiber.MethodGet {
+		if err := s.checkCSRF(c); err != nil {
+			return err
+		}
+	}
+	c.Locals(walletKey, w)
+	return c.Next()
+}
+
+func walletOf(c *fiber.Ctx) *wallet.Wallet {
+	w, _ := c.Locals(walletKey).(*wallet.Wallet)
+	return w
+}
+
+func (s *Server) walletEnroll(c *fiber.Ctx) error {
+	if ok, wait := s.limits.enroll.allow("enroll:" + c.IP()); !ok {
+		s.metrics.throttled.WithLabelValues("enroll").Inc()
+		return tooMany(c, wait)
+	}
+	var in struct {
+		Token   string `json:"token"`
+		Consent *bool  `json:"consent"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	// API clients consent by calling; the page asks explicitly.
+	consent := in.Consent == nil || *in.Consent
+	e, err := s.svc.Wallet.Enroll(c.UserContext(), strings.TrimSpace(in.Token), consent)
+	if err != nil {
+		return err
+	}
+	return created(c, e)
+}
+
+func (s *Server) walletCode(c *fiber.Ctx) error {
+	code, err := s.svc.Wallet.CurrentCode(walletOf(c))
+	if err != nil {
+		return err
+	}
+	c.Set("Cache-Control", "no-store")
+	return c.JSON(code)
+}
+
+func (s *Server) walletCodePNG(c *fiber.Ctx) error {
+	code, err := s.svc.Wallet.CurrentCode(walletOf(c))
+	if err != nil {
+		return err
+	}
+	png, err := qrcode.Encode(code.Code, qrcode.Medium, 480)
+	if err != nil {
+		return err
+	}
+	c.Set("Cache-Control", "no-store")
+	c.Set("Refresh", "30")
+	c.Set("Content-Type", "image/png")
+	return c.Send(png)
+}
+
+func (s *Server) walletCreateGuestPass(c *fiber.Ctx) error {
+	w := walletOf(c)
+	if ok, wait := s.limits.walletGuest.allow(w.Card.ID); !ok {
+		s.metrics.throttled.WithLabelValues("guest_pass").Inc()
+		return tooMany(c, wait)
+	}
+	var in struct {
+		PartySize  int    `json:"party_size"`
+		ValidFrom  string `json:"valid_from"`
+		ValidUntil string `json:"valid_until"`
+		MaxUses    int    `json:"max_uses"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	gi := wallet.GuestPassInput{PartySize: in.PartySize, MaxUses: in.MaxUses}
+	var err error
+	if gi.ValidFrom, err = parseOptionalTime("valid_from", in.ValidFrom); err != nil {
+		return err
+	}
+	if gi.ValidUntil, err = parseOptionalTime("valid_until", in.ValidUntil); err != nil {
+		return err
+	}
+	g, err := s.svc.Wallet.CreateGuestPass(c.UserContext(), w, gi)
+	if err != nil {
+		return err
+	}
+	return created(c, g)
+}
+
+func parseOptionalTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", v, jst()); err == nil {
+		return t.Add(24*time.Hour - time.Second), nil // the end of that day in Japan
+	}
+	return time.Time{}, model.Invalidf(field, "invalid_time", field+" must be an RFC 3339 time such as 2026-12-24T21:00:00+09:00, or a date")
+}
+
+func (s *Server) walletCancelGuestPass(c *fiber.Ctx) error {
+	if err := s.svc.Wallet.CancelGuestPass(c.UserContext(), walletOf(c), utils.CopyString(c.Params("id"))); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"cancelled": true})
+}

@@ -1,0 +1,44 @@
+package web
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the HTTP-level Prometheus series.
+type metrics struct {
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	verify    *prometheus.CounterVec
+	throttled *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alumnipass_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "alumnipass_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"method", "route"}),
+		verify: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alumnipass_verifications_total", Help: "Verification decisions by result.",
+		}, []string{"result"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alumnipass_throttled_total", Help: "Requests refused by a rate limit, by limit.",
+		}, []string{"limit"}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.verify, m.throttled)
+	return m
+}
+
+func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	if route == "" || route == "/" && status == 404 {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+}

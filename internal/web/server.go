@@ -1,0 +1,152 @@
+// Package web is the HTTP surface of alumnipass: the JSON API, the pages and
+// the middleware around them, on Fiber. Handlers are thin: parse, call a
+// feature service, respond. Nothing imports this package but cmd.
+package web
+
+import (
+	"context"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/alumnipass/alumnipass/internal/config"
+	"github.com/alumnipass/alumnipass/internal/i18n"
+)
+
+// Deps is everything the web layer needs, wired by cmd.
+type Deps struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Ready    func(ctx context.Context) error
+	Catalog  *i18n.Catalog
+	Static   fs.FS
+	Services Services
+	Now      func() time.Time
+}
+
+// Server holds the Fiber app and what handlers share.
+type Server struct {
+	app     *fiber.App
+	cfg     *config.Config
+	log     *slog.Logger
+	cat     *i18n.Catalog
+	static  fs.FS
+	pages   map[string]*template.Template
+	metrics *metrics
+	svc     Services
+	now     func() time.Time
+	limits  *limiters
+}
+
+// New builds the app with every route.
+func New(d Deps) (*Server, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Server{cfg: d.Config, log: d.Log, cat: d.Catalog, static: d.Static, svc: d.Services, now: d.Now}
+	s.metrics = newMetrics(d.Registry)
+	s.limits = newLimiters(d.Now)
+	pages, err := s.parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = pages
+	s.app = fiber.New(fiber.Config{
+		AppName:               "alumnipass",
+		BodyLimit:             d.Config.BodyLimit,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ReadBufferSize:        16 << 10,
+		ProxyHeader:           "",
+	})
+	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		s.log.Error("panic", "path", c.Path(), "panic", e)
+	}}))
+	s.app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
+	s.app.Use(s.accessLog)
+	s.app.Use(s.securityHeaders)
+
+	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	s.app.Get("/readyz", func(c *fiber.Ctx) error {
+		if err := d.Ready(c.UserContext()); err != nil {
+			s.log.Warn("not ready", "err", err)
+			return c.Status(http.StatusServiceUnavailable).JSON(apiError{Error: apiErrorBody{Code: "not_ready", Message: "The database does not answer."}})
+		}
+		return c.JSON(fiber.Map{"status": "ready"})
+	})
+	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+	s.app.Get("/api/v1/time", func(c *fiber.Ctx) error {
+		c.Set("Cache-Control", "no-store")
+		return c.JSON(fiber.Map{"unix_ms": s.now().UnixMilli()})
+	})
+	s.staticRoutes()
+	s.routes()
+	return s, nil
+}
+
+// App returns the Fiber app (tests call App().Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves until ctx is done, then drains in-flight requests.
+func (s *Server) Listen(ctx context.Context, addr string, shutdownTimeout time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listen(addr) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests", "timeout", shutdownTimeout.String())
+	if err := s.app.ShutdownWithTimeout(shutdownTimeout); err != nil {
+		return err
+	}
+	return <-errc
+}
+
+func (s *Server) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(http.StatusInternalServerError)
+		}
+		status = c.Response().StatusCode()
+	}
+	route := c.Route().Path
+	elapsed := time.Since(start)
+	s.metrics.observe(c.Method(), route, status, elapsed)
+	if s.log.Enabled(c.UserContext(), slog.LevelDebug) || status >= 500 || !strings.HasPrefix(route, "/static") && route != "/api/v1/verify" && route != "/healthz" {
+		rid, _ := c.Locals("requestid").(string)
+		s.log.Info("request", "request_id", rid, "method", c.Method(), "route", route, "status", status, "ms", elapsed.Milliseconds())
+	}
+	return nil
+}
+
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	h := &c.Response().Header
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	if s.cfg.CookieSecure {
+		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	}
+	return c.Next()
+}

@@ -1,0 +1,47 @@
+package web
+
+import (
+	"io/fs"
+	"mime"
+	"path"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// staticRoutes serves the embedded assets. Assets are small and few, so they
+// are read from the embedded FS per request; browsers cache them for an hour
+// and revalidate, and the service worker keeps them for offline use.
+func (s *Server) staticRoutes() {
+	serve := func(name, cache string) fiber.Handler {
+		return func(c *fiber.Ctx) error {
+			b, err := fs.ReadFile(s.static, name)
+			if err != nil {
+				return fiber.ErrNotFound
+			}
+			ct := mime.TypeByExtension(path.Ext(name))
+			switch path.Ext(name) {
+			case ".webmanifest":
+				ct = "application/manifest+json"
+			case ".mjs", ".js":
+				ct = "text/javascript; charset=utf-8"
+			case ".svg":
+				ct = "image/svg+xml"
+			}
+			if ct == "" {
+				ct = "application/octet-stream"
+			}
+			c.Set("Content-Type", ct)
+			c.Set("Cache-Control", cache)
+			return c.Send(b)
+		}
+	}
+	s.app.Get("/sw.js", serve("sw.js", "no-cache"))
+	s.app.Get("/manifest.webmanifest", serve("manifest.webmanifest", "public, max-age=3600"))
+	s.app.Get("/static/*", func(c *fiber.Ctx) error {
+		p := path.Clean("/" + c.Params("*"))[1:]
+		if p == "" || path.Ext(p) == ".go" || path.Dir(p) == "templates" || path.Dir(p) == "i18n" {
+			return fiber.ErrNotFound
+		}
+		return serve(p, "public, max-age=3600")(c)
+	})
+}

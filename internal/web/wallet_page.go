@@ -1,0 +1,236 @@
+package web
+
+import (
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	"github.com/skip2/go-qrcode"
+
+	"github.com/alumnipass/alumnipass/internal/credential"
+	"github.com/alumnipass/alumnipass/internal/model"
+)
+
+// pageRoutes registers the server-rendered pages.
+func (s *Server) pageRoutes() {
+	s.app.Get("/w/enroll/:token", s.enrollPage)
+	s.app.Post("/w/enroll/:token", s.enrollSubmit)
+	s.app.Get("/w", s.walletPage)
+	s.app.Get("/g/:id", s.guestPage)
+	s.app.Get("/g/:id/qr.png", s.guestPNG)
+	s.app.Get("/scan", s.scanPage)
+	s.adminRoutes()
+}
+
+type enrollView struct {
+	Token          string `json:"token"`
+	DisplayName    string `json:"display_name"`
+	ConsentVersion string `json:"consent_version"`
+	ConsentText    string `json:"consent_text"`
+	ErrorCode      string `json:"error_code"`
+	ErrorMessage   string `json:"error_message"`
+}
+
+func (s *Server) enrollPage(c *fiber.Ctx) error {
+	lang := s.lang(c)
+	token := utils.CopyString(c.Params("token"))
+	v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "enroll.consent_text")}
+	status := fiber.StatusOK
+	info, err := s.svc.Wallet.Inspect(c.UserContext(), token)
+	if err != nil {
+		var p *model.Problem
+		if !errors.As(err, &p) {
+			return err
+		}
+		status, _ = statusOf(p)
+		v.ErrorCode, v.ErrorMessage = p.Code, s.cat.T(lang, "enroll.error."+p.Code)
+	} else {
+		v.DisplayName = info.DisplayName
+	}
+	return s.render(c, status, "enroll", pageData{Lang: lang, CSRF: s.csrfToken(c), Page: v})
+}
+
+func (s *Server) enrollSubmit(c *fiber.Ctx) error {
+	if ok, wait := s.limits.enroll.allow("enroll:" + c.IP()); !ok {
+		s.metrics.throttled.WithLabelValues("enroll").Inc()
+		return tooMany(c, wait)
+	}
+	if err := s.checkCSRF(c); err != nil {
+		return err
+	}
+	token := utils.CopyString(c.Params("token"))
+	consent := c.FormValue("consent") != ""
+	e, err := s.svc.Wallet.Enroll(c.UserContext(), token, consent)
+	if err != nil {
+		var p *model.Problem
+		if errors.As(err, &p) {
+			lang := s.lang(c)
+			status, _ := statusOf(p)
+			v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "enroll.consent_text"),
+				ErrorCode: p.Code, ErrorMessage: s.cat.T(lang, "enroll.error."+p.Code)}
+			if p.Code == "consent_required" {
+				v.ErrorCode = ""
+				if info, ierr := s.svc.Wallet.Inspect(c.UserContext(), token); ierr == nil {
+					v.DisplayName = info.DisplayName
+				}
+			}
+			return s.render(c, status, "enroll", pageData{Lang: lang, CSRF: s.csrfToken(c), Page: v})
+		}
+		return err
+	}
+	c.Cookie(&fiber.Cookie{Name: walletCookie, Value: e.WalletToken, Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure,
+		SameSite: "Strict", Expires: e.ExpiresAt})
+	return c.Redirect("/w", fiber.StatusSeeOther)
+}
+
+type walletView struct {
+	DisplayName  string            `json:"display_name"`
+	Tier         string            `json:"tier"`
+	SignedPart   string            `json:"signed_part"`
+	SecretB32    string            `json:"secret_b32"`
+	ServerTimeMS int64             `json:"server_time_ms"`
+	ExpiresAt    string            `json:"expires_at"`
+	Status       string            `json:"status"`
+	Perks        []walletPerk      `json:"perks"`
+	History      []walletHistory   `json:"history"`
+	GuestPasses  []walletGuest     `json:"guest_passes"`
+	GuestQuota   walletQuota       `json:"guest_quota"`
+	Messages     map[string]string `json:"messages"`
+}
+
+type walletPerk struct {
+	Partner     string `json:"partner"`
+	Venue       string `json:"venue"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Companions  int    `json:"companions"`
+}
+
+type walletHistory struct {
+	At      string `json:"at"`
+	Venue   string `json:"venue"`
+	Partner string `json:"partner"`
+	Result  string `json:"result"`
+	Kind    string `json:"kind"`
+}
+
+type walletGuest struct {
+	ID         string `json:"id"`
+	ShareURL   string `json:"share_url"`
+	PNGURL     string `json:"png_url"`
+	PartySize  int    `json:"party_size"`
+	ValidFrom  string `json:"valid_from"`
+	ValidUntil string `json:"valid_until"`
+	Uses       int    `json:"uses"`
+	MaxUses    int    `json:"max_uses"`
+	Status     string `json:"status"`
+}
+
+type walletQuota struct {
+	Limit int `json:"limit"`
+	Used  int `json:"used"`
+}
+
+func (s *Server) walletPage(c *fiber.Ctx) error {
+	tok := c.Cookies(walletCookie)
+	if tok == "" {
+		return s.renderError(c, fiber.StatusUnauthorized, "no_wallet", s.cat.T(s.lang(c), "wallet.no_wallet"))
+	}
+	w, err := s.svc.Wallet.Open(c.UserContext(), utils.CopyString(tok))
+	if errors.Is(err, model.ErrUnauthorized) {
+		return s.renderError(c, fiber.StatusUnauthorized, "no_wallet", s.cat.T(s.lang(c), "wallet.no_wallet"))
+	}
+	if err != nil {
+		return err
+	}
+	view, err := s.svc.Wallet.View(c.UserContext(), w)
+	if err != nil {
+		return err
+	}
+	lang := s.lang(c)
+	status := string(w.Member.Status)
+	if w.Card.Status != model.CardActive && status == string(model.MemberActive) {
+		status = string(model.MemberRevoked)
+	}
+	v := walletView{DisplayName: w.Member.DisplayName(), Tier: w.Member.Tier, ServerTimeMS: s.now().UnixMilli(),
+		ExpiresAt: w.Card.ExpiresAt.Format(time.RFC3339), Status: status, Messages: s.cat.Prefix(lang, "wallet."),
+		GuestQuota: walletQuota{Limit: view.QuotaLimit, Used: view.QuotaUsed}, Perks: []walletPerk{}, History: []walletHistory{}, GuestPasses: []walletGuest{}}
+	if status == string(model.MemberActive) {
+		v.SignedPart, v.SecretB32 = w.Card.SignedPart, credential.TOTPSecretBase32(w.Secret)
+	}
+	for _, p := range view.Perks {
+		v.Perks = append(v.Perks, walletPerk{Partner: p.PartnerName, Title: p.Title, Description: p.Description, Companions: p.Companions})
+	}
+	for _, h := range view.History {
+		v.History = append(v.History, walletHistory{At: h.At.In(jst()).Format("2006-01-02 15:04"), Venue: h.VenueName, Partner: h.PartnerName, Result: h.Result, Kind: h.Kind})
+	}
+	for _, g := range view.GuestPasses {
+		v.GuestPasses = append(v.GuestPasses, walletGuest{ID: g.ID, ShareURL: s.cfg.BaseURL + "/g/" + g.ID, PNGURL: "/g/" + g.ID + "/qr.png",
+			PartySize: g.PartySize, ValidFrom: g.ValidFrom.In(jst()).Format(time.RFC3339), ValidUntil: g.ValidUntil.In(jst()).Format(time.RFC3339),
+			Uses: g.Uses, MaxUses: g.MaxUses, Status: g.Status})
+	}
+	return s.render(c, fiber.StatusOK, "wallet", pageData{Lang: lang, CSRF: s.csrfToken(c), Page: v})
+}
+
+type guestView struct {
+	HostDisplayName string `json:"host_display_name"`
+	PartySize       int    `json:"party_size"`
+	ValidFrom       string `json:"valid_from"`
+	ValidUntil      string `json:"valid_until"`
+	Uses            int    `json:"uses"`
+	MaxUses         int    `json:"max_uses"`
+	Status          string `json:"status"`
+	Code            string `json:"code"`
+	PNGURL          string `json:"png_url"`
+}
+
+func (s *Server) guestPage(c *fiber.Ctx) error {
+	g, host, err := s.svc.Wallet.GuestPass(c.UserContext(), utils.CopyString(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	status := g.Status
+	now := s.now()
+	switch {
+	case status != "active":
+	case g.Uses >= g.MaxUses:
+		status = "used_up"
+	case !now.Before(g.ValidUntil):
+		status = "expired"
+	case host.Status != model.MemberActive:
+		status = "revoked"
+	}
+	v := guestView{HostDisplayName: host.DisplayName(), PartySize: g.PartySize, ValidFrom: g.ValidFrom.In(jst()).Format("2006-01-02 15:04"),
+		ValidUntil: g.ValidUntil.In(jst()).Format("2006-01-02 15:04"), Uses: g.Uses, MaxUses: g.MaxUses, Status: status, Code: g.Code, PNGURL: "/g/" + g.ID + "/qr.png"}
+	return s.render(c, fiber.StatusOK, "guest", pageData{CSRF: s.csrfToken(c), Page: v})
+}
+
+func (s *Server) guestPNG(c *fiber.Ctx) error {
+	g, _, err := s.svc.Wallet.GuestPass(c.UserContext(), utils.CopyString(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	png, err := qrcode.Encode(g.Code, qrcode.Medium, 480)
+	if err != nil {
+		return err
+	}
+	c.Set("Content-Type", "image/png")
+	c.Set("Cache-Control", "private, max-age=300")
+	c.Set("Content-Disposition", `inline; filename="guest-pass.png"`)
+	return c.Send(png)
+}
+
+type scanView struct {
+	Paired      bool              `json:"paired"`
+	VenueName   string            `json:"venue_name"`
+	PartnerName string            `json:"partner_name"`
+	Perks       []any             `json:"perks"`
+	Messages    map[string]string `json:"messages"`
+}
+
+func (s *Server) scanPage(c *fiber.Ctx) error {
+	lang := s.lang(c)
+	v := scanView{Perks: []any{}, Messages: s.cat.Prefix(lang, "scan.")}
+	return s.render(c, fiber.StatusOK, "scan", pageData{Lang: lang, CSRF: s.csrfToken(c), Page: v})
+}
