@@ -124,14 +124,15 @@ func (e *Events) close() {
 }
 
 // publish announces a change. PostgreSQL delivers it to every listener
-// when the surrounding transaction commits; on SQLite it is dispatched by
-// InTx after the commit, or at once outside a transaction.
+// when the surrounding transaction commits; in this process it is
+// dispatched by InTx after the commit, or at once outside a transaction.
 func (c *Conn) publish(ctx context.Context, kind, id string) error {
 	if c.s.dialect == Postgres {
 		if _, err := c.x.ExecContext(ctx, "SELECT pg_notify($1, $2)", eventChannel, kind+":"+id); err != nil {
 			return fmt.Errorf("notify: %w", mapErr(err))
 		}
-		return nil
+		// This instance also hears it at once after commit (read your own
+		// writes); the NOTIFY that follows only invalidates again.
 	}
 	if c.tx != nil {
 		c.tx.pending = append(c.tx.pending, Event{Kind: kind, ID: id})
