@@ -46,17 +46,17 @@ type Row struct {
 // Excel.
 type Problem struct {
 	// Line is the 1-based physical line where the faulty record starts.
-	Line int
+	Line int `json:"line"`
 	// Column is the column as the header row named it, or the API name of a
 	// missing column; "" when the problem concerns the whole line.
-	Column string
+	Column string `json:"column"`
 	// Code is machine-readable; see the Code* constants.
-	Code string
+	Code string `json:"code"`
 	// Message says, in English for an HR person, which value is wrong, what
 	// is wrong with it and how to fix it.
-	Message string
+	Message string `json:"message"`
 	// MessageJA is the same in Japanese.
-	MessageJA string
+	MessageJA string `json:"message_ja"`
 }
 
 // Options tune Parse. The zero value auto-detects the encoding and allows
