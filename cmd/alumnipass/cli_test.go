@@ -69,7 +69,9 @@ func TestCLITokenAndKeys(t *testing.T) {
 		t.Fatalf("rotate: %q %v", out, err)
 	}
 	// Cards signed by the old key keep verifying until it is retired.
-	waitFor(t, func() bool { return len(ts.must(ts.do("GET", "/.well-known/alumnipass/keys.json", "", nil), 200).JSON["keys"].([]any)) == 2 })
+	waitFor(t, func() bool {
+		return len(ts.must(ts.do("GET", "/.well-known/alumnipass/keys.json", "", nil), 200).JSON["keys"].([]any)) == 2
+	})
 	ts.Clock.Set(now)
 	if r := ts.verify(f.DeviceKey, f.cardCode(t, now)); r.Str("result") != "valid" {
 		t.Fatalf("old-key card after rotation: %s", r.Body)
@@ -77,7 +79,9 @@ func TestCLITokenAndKeys(t *testing.T) {
 	if out, err := runCLI(t, env, "keys", "retire", oldKid); err != nil || !strings.Contains(out, "retired") {
 		t.Fatalf("retire: %q %v", out, err)
 	}
-	waitFor(t, func() bool { return len(ts.must(ts.do("GET", "/.well-known/alumnipass/keys.json", "", nil), 200).JSON["keys"].([]any)) == 1 })
+	waitFor(t, func() bool {
+		return len(ts.must(ts.do("GET", "/.well-known/alumnipass/keys.json", "", nil), 200).JSON["keys"].([]any)) == 1
+	})
 	ts.Clock.Set(now.Add(30 * time.Second))
 	if r := ts.verify(f.DeviceKey, f.cardCode(t, now.Add(30*time.Second))); r.Str("result") != "unknown_key" {
 		t.Fatalf("old-key card after retirement: %s", r.Body)
