@@ -50,6 +50,8 @@ func TestAccessMatrix(t *testing.T) {
 			{"POST", "/api/v1/members/" + uuid.NewString() + "/reinstate", nil, write},
 			{"POST", "/api/v1/members/" + uuid.NewString() + "/revoke", map[string]string{"reason": "x"}, write},
 			{"POST", "/api/v1/members/" + uuid.NewString() + "/cards", nil, write},
+			{"GET", "/api/v1/members/" + uuid.NewString() + "/export", nil, write},
+			{"POST", "/api/v1/members/" + uuid.NewString() + "/erase", map[string]string{"reason": "x"}, []string{"admin"}},
 			{"POST", "/api/v1/members/import?dry_run=1", []byte("employee_no\n"), write},
 			{"GET", "/api/v1/audit", nil, read},
 			{"POST", "/api/v1/partners", map[string]string{"name": ""}, write},

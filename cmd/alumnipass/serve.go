@@ -34,6 +34,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := migrateOrWait(ctx, st, log); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := st.CheckSchema(ctx); err != nil {
+		return err
+	}
 	if err := st.Listen(ctx, log); err != nil {
 		return err
 	}

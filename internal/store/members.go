@@ -170,3 +170,40 @@ func (c *Conn) SetMemberStatus(ctx context.Context, id string, st model.MemberSt
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// EraseMember removes a member's personal data on request (APPI): names,
+// kana, e-mail and employee number are overwritten, cards revoked and their
+// secrets dropped, guest passes cancelled. Verification and redemption rows
+// keep only the opaque member id, so aggregate reports stay intact.
+func (c *Conn) EraseMember(ctx context.Context, id string, now time.Time) error {
+	short := id
+	if len(short) > 8 {
+		short = short[:8]
+	}
+	const qMember = `
+		UPDATE members SET employee_no = ?, family_name = ?, given_name = ?, family_name_kana = '',
+			given_name_kana = '', email = ?, status = 'revoked', status_reason = 'erased on request', updated_at = ?
+		WHERE id = ?`
+	res, err := c.x.ExecContext(ctx, c.q(qMember), "erased-"+id, "(erased)", "-", "erased-"+short+"@invalid", c.ts(now), id)
+	if err != nil {
+		return fmt.Errorf("erase member: %w", mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("member %s: %w", id, model.ErrNotFound)
+	}
+	const qCards = `
+		UPDATE cards SET status = 'revoked', revoked_at = COALESCE(revoked_at, ?), totp_secret_enc = ?,
+			wallet_token_hash = NULL WHERE member_id = ?`
+	if _, err := c.x.ExecContext(ctx, c.q(qCards), c.ts(now), []byte{}, id); err != nil {
+		return fmt.Errorf("erase cards: %w", mapErr(err))
+	}
+	const qPasses = `UPDATE guest_passes SET status = 'cancelled' WHERE member_id = ?`
+	if _, err := c.x.ExecContext(ctx, c.q(qPasses), id); err != nil {
+		return fmt.Errorf("erase guest passes: %w", mapErr(err))
+	}
+	const qAudit = `UPDATE audit_log SET before_json = '{"erased":true}', after_json = '{"erased":true}' WHERE target_type = 'member' AND target_id = ?`
+	if _, err := c.x.ExecContext(ctx, c.q(qAudit), id); err != nil {
+		return fmt.Errorf("erase audit images: %w", mapErr(err))
+	}
+	return c.publish(ctx, EventMember, id)
+}

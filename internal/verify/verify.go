@@ -333,9 +333,11 @@ func (v *Verifier) card(ctx context.Context, id string) (*cardEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	secret, err := v.sealer.Open(st.SecretEnc, "card:"+id)
-	if err != nil {
-		return nil, fmt.Errorf("card %s secret: %w", id, err)
+	var secret []byte
+	if st.CardStatus == model.CardActive { // a revoked card is refused without its secret
+		if secret, err = v.sealer.Open(st.SecretEnc, "card:"+id); err != nil {
+			return nil, fmt.Errorf("card %s secret: %w", id, err)
+		}
 	}
 	e = &cardEntry{state: *st, secret: secret}
 	e.state.SecretEnc = nil

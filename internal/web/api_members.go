@@ -151,3 +151,26 @@ func parseTimeParam(c *fiber.Ctx, name string) (time.Time, error) {
 	}
 	return time.Time{}, model.Invalidf(name, "invalid_time", name+" must be an RFC 3339 time or a date (YYYY-MM-DD)")
 }
+
+func (s *Server) exportMember(c *fiber.Ctx) error {
+	e, err := s.svc.Members.Export(c.UserContext(), principal(c), utils.CopyString(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	c.Set("Content-Disposition", `attachment; filename="member-export.json"`)
+	c.Set("Cache-Control", "no-store")
+	return c.JSON(e)
+}
+
+func (s *Server) eraseMember(c *fiber.Ctx) error {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	if err := s.svc.Members.Erase(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in.Reason); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"erased": true})
+}

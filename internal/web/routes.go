@@ -37,6 +37,8 @@ func (s *Server) routes() {
 	api.Post("/members/:id/suspend", s.bearer(hr...), s.memberStatus(members.ActionSuspend))
 	api.Post("/members/:id/reinstate", s.bearer(hr...), s.memberStatus(members.ActionReinstate))
 	api.Post("/members/:id/cards", s.bearer(hr...), s.issueCard)
+	api.Get("/members/:id/export", s.bearer(hr...), s.exportMember)
+	api.Post("/members/:id/erase", s.bearer(model.RoleAdmin), s.eraseMember)
 	api.Get("/audit", s.bearer(read...), s.listAudit)
 
 	partnerRoles := []string{model.RoleAdmin, model.RoleHR, model.RolePartnerManager}
