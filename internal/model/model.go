@@ -163,6 +163,8 @@ type Perk struct {
 	Companions    int       `db:"companions" json:"companions"`
 	LimitPerDay   int       `db:"limit_per_day" json:"limit_per_day"`     // 0 = none
 	LimitPerMonth int       `db:"limit_per_month" json:"limit_per_month"` // 0 = none
+	Days          string    `db:"days" json:"days"`                       // "mon,tue"; "" = every day
+	Hours         string    `db:"hours" json:"hours"`                     // "11:00-14:00" Japan time; "" = all day
 	Active        bool      `db:"active" json:"active"`
 	CreatedAt     time.Time `db:"created_at" json:"created_at"`
 }
@@ -337,4 +339,51 @@ func TierEligible(tiers, tier string) bool {
 		}
 	}
 	return false
+}
+
+// Weekdays are the day names a perk's schedule uses, Sunday first as
+// time.Weekday counts.
+func Weekdays() []string { return []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} }
+
+// PerkOpen says whether a perk's schedule admits local time t (the caller
+// passes Japan time). Hours may cross midnight ("22:00-02:00"); a window
+// that starts before midnight belongs to the day it starts on.
+func PerkOpen(days, hours string, t time.Time) bool {
+	mins := t.Hour()*60 + t.Minute()
+	day := t.Weekday()
+	start, end, ok := ParseHours(hours)
+	if hours != "" && !ok {
+		return false // a schedule we cannot read is closed, never open
+	}
+	if hours != "" && start > end && mins < end {
+		day = (day + 6) % 7 // after midnight: still the previous day's window
+	}
+	if days != "" && !strings.Contains(","+days+",", ","+Weekdays()[day]+",") {
+		return false
+	}
+	if hours == "" {
+		return true
+	}
+	if start <= end {
+		return mins >= start && mins < end
+	}
+	return mins >= start || mins < end
+}
+
+// ParseHours reads "HH:MM-HH:MM" into minutes after midnight.
+func ParseHours(h string) (start, end int, ok bool) {
+	a, b, found := strings.Cut(h, "-")
+	if !found {
+		return 0, 0, false
+	}
+	parse := func(s string) (int, bool) {
+		t, err := time.Parse("15:04", strings.TrimSpace(s))
+		if err != nil {
+			return 0, false
+		}
+		return t.Hour()*60 + t.Minute(), true
+	}
+	start, ok1 := parse(a)
+	end, ok2 := parse(b)
+	return start, end, ok1 && ok2 && start != end
 }

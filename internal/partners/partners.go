@@ -169,6 +169,8 @@ type PerkInput struct {
 	Companions    int      `json:"companions"`
 	LimitPerDay   int      `json:"limit_per_day"`
 	LimitPerMonth int      `json:"limit_per_month"`
+	Days          []string `json:"days"`  // mon … sun; empty = every day
+	Hours         string   `json:"hours"` // "11:00-14:00" Japan time; empty = all day
 }
 
 // CreatePerk adds a perk to a partner.
@@ -198,8 +200,16 @@ func (s *Service) CreatePerk(ctx context.Context, p *model.Principal, partnerID 
 	if in.LimitPerDay < 0 || in.LimitPerDay > 1000 || in.LimitPerMonth < 0 || in.LimitPerMonth > 10000 {
 		return nil, model.Invalidf("limit_per_day", "invalid_limit", "limits must be 0 (no limit) or a positive number (at most 1000 a day, 10000 a month)")
 	}
+	days, err := checkDays(in.Days)
+	if err != nil {
+		return nil, err
+	}
+	in.Hours = strings.TrimSpace(in.Hours)
+	if _, _, ok := model.ParseHours(in.Hours); in.Hours != "" && !ok {
+		return nil, model.Invalidf("hours", "invalid_hours", `hours must be like "11:00-14:00" (Japan time), or empty for all day`)
+	}
 	now := s.now()
-	pk := &model.Perk{ID: uuid.NewString(), PartnerID: d.ID, Title: in.Title, Description: in.Description,
+	pk := &model.Perk{Days: days, Hours: in.Hours, ID: uuid.NewString(), PartnerID: d.ID, Title: in.Title, Description: in.Description,
 		EligibleTiers: strings.Join(in.EligibleTiers, ","), Companions: in.Companions, LimitPerDay: in.LimitPerDay,
 		LimitPerMonth: in.LimitPerMonth, Active: true, CreatedAt: now}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -220,6 +230,29 @@ func (s *Service) Perks(ctx context.Context, p *model.Principal, partnerID strin
 		return nil, err
 	}
 	return s.st.PartnerPerks(ctx, partnerID, false)
+}
+
+func checkDays(days []string) (string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range days {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if len(d) > 3 {
+			d = d[:3]
+		}
+		ok := false
+		for _, w := range model.Weekdays() {
+			ok = ok || w == d
+		}
+		if !ok {
+			return "", model.Invalidf("days", "invalid_days", "days must be names such as mon, tue, wed, thu, fri, sat, sun")
+		}
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return strings.Join(out, ","), nil
 }
 
 func validTier(t string) bool {

@@ -115,6 +115,9 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p *model.Principal, 
 	if err != nil {
 		return nil, err
 	}
+	if !model.PerkOpen(perk.Days, perk.Hours, now.In(s.tokyo)) {
+		return nil, model.NewProblem(model.ErrConflict, "perk_not_available_now", "This perk is not offered at this day or hour.")
+	}
 	m, err := tx.Member(ctx, *v.MemberID)
 	if err != nil {
 		return nil, err

@@ -76,6 +76,8 @@ type Verifier struct {
 	log    *Log
 	events *store.Events
 
+	tokyo *time.Location
+
 	mu    sync.RWMutex
 	gen   uint64
 	cards map[string]*cardEntry
@@ -89,7 +91,7 @@ type cardEntry struct {
 
 // New makes a verifier writing through log.
 func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, log *Log, now func() time.Time) *Verifier {
-	v := &Verifier{st: st, keys: keys, sealer: sealer, now: now, log: log, events: st.Events(),
+	v := &Verifier{st: st, keys: keys, sealer: sealer, now: now, log: log, events: st.Events(), tokyo: time.FixedZone("JST", 9*3600),
 		cards: map[string]*cardEntry{}, perks: map[string][]model.Perk{}}
 	st.Events().Subscribe(v.invalidate)
 	return v
@@ -237,7 +239,7 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 		rec.Detail = fmt.Sprintf("totp offset %d steps (found=%v)", offset, found)
 		return nil
 	}
-	perks, err := v.perksFor(ctx, p.PartnerID, e.state.Tier)
+	perks, err := v.perksFor(ctx, p.PartnerID, e.state.Tier, now)
 	if err != nil {
 		return err
 	}
@@ -300,7 +302,7 @@ func (v *Verifier) decideGuest(ctx context.Context, p *model.Principal, parsed *
 		}
 		return nil
 	}
-	perks, err := v.perksFor(ctx, p.PartnerID, host.state.Tier)
+	perks, err := v.perksFor(ctx, p.PartnerID, host.state.Tier, now)
 	if err != nil {
 		return err
 	}
@@ -351,8 +353,9 @@ func (v *Verifier) card(ctx context.Context, id string) (*cardEntry, error) {
 	return e, nil
 }
 
-// perksFor lists the active perks of a partner a tier is eligible for.
-func (v *Verifier) perksFor(ctx context.Context, partnerID, tier string) ([]PerkView, error) {
+// perksFor lists the active perks of a partner a tier is eligible for and
+// whose schedule admits now (Japan time).
+func (v *Verifier) perksFor(ctx context.Context, partnerID, tier string, now time.Time) ([]PerkView, error) {
 	healthy := v.events.Healthy()
 	v.mu.RLock()
 	all, ok := v.perks[partnerID]
@@ -374,7 +377,7 @@ func (v *Verifier) perksFor(ctx context.Context, partnerID, tier string) ([]Perk
 	}
 	var out []PerkView
 	for _, pk := range all {
-		if model.TierEligible(pk.EligibleTiers, tier) {
+		if model.TierEligible(pk.EligibleTiers, tier) && model.PerkOpen(pk.Days, pk.Hours, now.In(v.tokyo)) {
 			out = append(out, PerkView{ID: pk.ID, Title: pk.Title, Companions: pk.Companions})
 		}
 	}
