@@ -142,14 +142,6 @@ func (c *Conn) ts(t time.Time) any {
 	return t
 }
 
-// tsp is ts for an optional time.
-func (c *Conn) tsp(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return c.ts(*t)
-}
-
 const sqliteTime = "2006-01-02 15:04:05.000000"
 
 // queryer is what both *sqlx.DB and *sqlx.Tx offer.

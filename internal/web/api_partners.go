@@ -130,10 +130,7 @@ func (s *Server) listPerks(c *fiber.Ctx) error {
 }
 
 func perkJSON(p model.Perk) fiber.Map {
-	tiers := []string{}
-	for _, t := range splitComma(p.EligibleTiers) {
-		tiers = append(tiers, t)
-	}
+	tiers := append([]string{}, splitComma(p.EligibleTiers)...)
 	return fiber.Map{"id": p.ID, "partner_id": p.PartnerID, "title": p.Title, "description": p.Description,
 		"eligible_tiers": tiers, "companions": p.Companions, "limit_per_day": p.LimitPerDay,
 		"limit_per_month": p.LimitPerMonth, "days": splitComma(p.Days), "hours": p.Hours, "active": p.Active, "created_at": p.CreatedAt}
