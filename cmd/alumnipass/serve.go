@@ -7,6 +7,9 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/web"
 )
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
@@ -31,8 +34,19 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if err := migrateOrWait(ctx, st, log); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	if _, err := st.Migrate(ctx); err != nil {
+		if st.Dialect() != store.Postgres {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		// PostgreSQL is not reachable yet: answer /healthz and a 503
+		// /readyz meanwhile, and start for real once it is.
+		waiting := web.NewWaiting(log)
+		go waiting.Serve(ctx, cfg.Addr)
+		err = migrateOrWait(ctx, st, log)
+		waiting.Stop()
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 	}
 	if err := st.CheckSchema(ctx); err != nil {
 		return err
