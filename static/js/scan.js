@@ -588,5 +588,16 @@ document.addEventListener('visibilitychange', () => {
 
 // ---- start ----------------------------------------------------------------------------------
 
+// A pairing QR opens /scan?pair=CODE: fill the code in and pair at once,
+// then drop it from the address so a reload or a shared link cannot reuse it.
+const pairFromLink = new URLSearchParams(location.search).get('pair');
+if (pairFromLink) history.replaceState(null, '', location.pathname);
+
 if (store.get(KEY)) showReady();
-else showPair();
+else {
+  showPair();
+  if (pairFromLink) {
+    $('pair-code').value = pairFromLink;
+    $('pair-form').requestSubmit();
+  }
+}
