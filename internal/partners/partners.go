@@ -23,8 +23,10 @@ import (
 	"github.com/alumnipass/alumnipass/internal/store"
 )
 
-// Kinds of partner.
-var kinds = map[string]bool{"restaurant": true, "hotel": true, "store": true, "other": true}
+// validKind says whether a partner kind is one we know.
+func validKind(k string) bool {
+	return k == "restaurant" || k == "hotel" || k == "store" || k == "other"
+}
 
 // Service manages partners and records redemptions.
 type Service struct {
@@ -70,7 +72,7 @@ func (s *Service) CreatePartner(ctx context.Context, p *model.Principal, in Part
 	if err := checkText("name", in.Name, 100, true); err != nil {
 		return nil, err
 	}
-	if !kinds[in.Kind] {
+	if !validKind(in.Kind) {
 		return nil, model.Invalidf("kind", "invalid_kind", "kind must be restaurant, hotel, store or other")
 	}
 	if in.VenueName == "" {

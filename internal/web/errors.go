@@ -46,18 +46,33 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal"
 }
 
-var defaultMessages = map[string]string{
-	"not_found":          "Nothing was found at this address.",
-	"conflict":           "This conflicts with the current state; reload and try again.",
-	"invalid":            "The request is not valid.",
-	"unauthorized":       "Sign in or send a valid Authorization: Bearer token.",
-	"forbidden":          "Your role does not allow this.",
-	"limit_reached":      "A usage limit has been reached.",
-	"rate_limited":       "Too many attempts; wait a moment and try again.",
-	"unavailable":        "The service cannot answer right now; try again shortly.",
-	"internal":           "Something went wrong on our side. It has been logged; quote the request id if you contact support.",
-	"method_not_allowed": "This method is not allowed here.",
-	"body_too_large":     "The request body is too large.",
+// defaultMessage is the message of a generic error code.
+func defaultMessage(code string) string {
+	switch code {
+	case "not_found":
+		return "Nothing was found at this address."
+	case "conflict":
+		return "This conflicts with the current state; reload and try again."
+	case "invalid":
+		return "The request is not valid."
+	case "unauthorized":
+		return "Sign in or send a valid Authorization: Bearer token."
+	case "forbidden":
+		return "Your role does not allow this."
+	case "limit_reached":
+		return "A usage limit has been reached."
+	case "rate_limited":
+		return "Too many attempts; wait a moment and try again."
+	case "unavailable":
+		return "The service cannot answer right now; try again shortly."
+	case "internal":
+		return "Something went wrong on our side. It has been logged; quote the request id if you contact support."
+	case "method_not_allowed":
+		return "This method is not allowed here."
+	case "body_too_large":
+		return "The request body is too large."
+	}
+	return ""
 }
 
 // errorHandler is the only place that turns errors into responses. It never
@@ -89,13 +104,13 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 				body.Code = "internal"
 			}
 		}
-		body.Message = defaultMessages[body.Code]
+		body.Message = defaultMessage(body.Code)
 		if body.Message == "" && fe.Code < 500 {
 			body.Message = fe.Message
 		}
 	default:
 		status, body.Code = statusOf(err)
-		body.Message = defaultMessages[body.Code]
+		body.Message = defaultMessage(body.Code)
 	}
 	if status >= 500 {
 		level := slog.LevelError
@@ -104,7 +119,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		}
 		s.log.Log(c.UserContext(), level, "request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 		if body.Code != "unavailable" {
-			body.Code, body.Message = "internal", defaultMessages["internal"]
+			body.Code, body.Message = "internal", defaultMessage("internal")
 		}
 	}
 	if status == http.StatusTooManyRequests {
