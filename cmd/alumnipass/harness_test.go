@@ -262,7 +262,7 @@ func (ts *testServer) newFixture(tier string) *fixture {
 	f.MemberID = m.Str("id")
 	card := ts.must(ts.do("POST", "/api/v1/members/"+f.MemberID+"/cards", ts.HRToken, nil), 201)
 	f.CardID = card.Str("card_id")
-	enr := ts.must(ts.do("POST", "/api/v1/wallet/enroll", "", map[string]any{"token": card.Str("enrollment_token")}), 201)
+	enr := ts.must(ts.do("POST", "/api/v1/wallet/enroll", "", map[string]any{"token": card.Str("enrollment_token"), "consent": true}), 201)
 	f.WalletToken, f.SignedPart, f.Secret = enr.Str("wallet_token"), enr.Str("signed_part"), enr.Str("totp_secret")
 	p := ts.must(ts.do("POST", "/api/v1/partners", ts.HRToken, map[string]any{"name": fmt.Sprintf("店 %d", n), "kind": "restaurant"}), 201)
 	f.PartnerID = p.Str("id")

@@ -58,7 +58,7 @@ func TestMemberAPI(t *testing.T) {
 			t.Fatalf("re-issue must replace the old card: %s", second.Body)
 		}
 		// The first card's enrolment link no longer works.
-		if r := ts.do("POST", "/api/v1/wallet/enroll", "", map[string]string{"token": first.Str("enrollment_token")}); r.Status != 409 || r.Code() != "card_revoked" {
+		if r := ts.do("POST", "/api/v1/wallet/enroll", "", map[string]any{"token": first.Str("enrollment_token"), "consent": true}); r.Status != 409 || r.Code() != "card_revoked" {
 			t.Fatalf("old enrolment link: %d %s", r.Status, r.Body)
 		}
 		audit := ts.must(ts.do("GET", "/api/v1/audit?target="+m.Str("id"), ts.HRToken, nil), 200)

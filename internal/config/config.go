@@ -56,7 +56,7 @@ func Load(getenv Getenv) (*Config, error) {
 		LogLevel:        r.str("ALUMNIPASS_LOG_LEVEL", "info"),
 		LogFormat:       r.str("ALUMNIPASS_LOG_FORMAT", "json"),
 		MaxConns:        r.int("ALUMNIPASS_DB_MAX_CONNS", 64),
-		BodyLimit:       r.int("ALUMNIPASS_BODY_LIMIT", 4<<20),
+		BodyLimit:       r.int("ALUMNIPASS_BODY_LIMIT", 32<<20),
 		ShutdownTimeout: r.duration("ALUMNIPASS_SHUTDOWN_TIMEOUT", 20*time.Second),
 		CardValidity:    r.duration("ALUMNIPASS_CARD_VALIDITY", 3*365*24*time.Hour),
 		EnrollValidity:  r.duration("ALUMNIPASS_ENROLL_VALIDITY", 14*24*time.Hour),

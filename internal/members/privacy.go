@@ -39,6 +39,15 @@ func (s *Service) Export(ctx context.Context, p *model.Principal, id string) (*E
 	if e.Audit, err = s.st.ListAudit(ctx, store.AuditFilter{TargetType: "member", TargetID: id, Limit: 10000}); err != nil {
 		return nil, err
 	}
+	if e.GuestPasses == nil {
+		e.GuestPasses = []model.GuestPass{}
+	}
+	if e.Verifications == nil {
+		e.Verifications = []store.HistoryItem{}
+	}
+	if e.Redemptions == nil {
+		e.Redemptions = []store.PartnerRedemptionRow{}
+	}
 	if err := s.st.InsertAudit(ctx, p.Audit(newID(), s.now(), "member.export", "member", id, "", "")); err != nil {
 		return nil, err
 	}

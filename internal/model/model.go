@@ -86,10 +86,21 @@ func (m Member) DisplayName() string {
 		initial = string(r)
 		break
 	}
-	if m.Locale == "en" {
+	if m.Locale == "en" && latin(m.FamilyName) {
 		return initial + ". " + m.FamilyName
 	}
 	return m.FamilyName + " " + initial + "."
+}
+
+// latin says whether a name is written in Latin letters, so that an
+// English-speaking member with a Japanese name still reads family-first.
+func latin(s string) bool {
+	for _, r := range s {
+		if r > 0x24F {
+			return false
+		}
+	}
+	return true
 }
 
 // CardStatus is the state of a card.

@@ -38,7 +38,8 @@ func TestPerkOpen(t *testing.T) {
 func TestDisplayName(t *testing.T) {
 	ja := Member{FamilyName: "髙橋", GivenName: "﨑子", Locale: "ja"}
 	en := Member{FamilyName: "Smith", GivenName: "Alex", Locale: "en"}
-	if ja.DisplayName() != "髙橋 﨑." || en.DisplayName() != "A. Smith" {
-		t.Fatalf("%q %q", ja.DisplayName(), en.DisplayName())
+	enJa := Member{FamilyName: "佐藤", GivenName: "花子", Locale: "en"}
+	if ja.DisplayName() != "髙橋 﨑." || en.DisplayName() != "A. Smith" || enJa.DisplayName() != "佐藤 花." {
+		t.Fatalf("%q %q %q", ja.DisplayName(), en.DisplayName(), enJa.DisplayName())
 	}
 }

@@ -106,12 +106,12 @@ func (c *Conn) RedemptionReport(ctx context.Context, partnerID string, since tim
 // PartnerRedemptionRow is one redemption as a partner may see it: the member
 // appears only as the per-partner pseudonym the caller computes.
 type PartnerRedemptionRow struct {
-	At        time.Time `db:"at"`
-	VenueName string    `db:"venue_name"`
-	PerkTitle string    `db:"perk_title"`
-	PartySize int       `db:"party_size"`
-	MemberID  string    `db:"member_id"`
-	Guest     bool      `db:"guest"`
+	At        time.Time `db:"at" json:"at"`
+	VenueName string    `db:"venue_name" json:"venue"`
+	PerkTitle string    `db:"perk_title" json:"perk"`
+	PartySize int       `db:"party_size" json:"party_size"`
+	MemberID  string    `db:"member_id" json:"member_id"`
+	Guest     bool      `db:"guest" json:"guest"`
 }
 
 // PartnerRedemptions lists a partner's redemptions since a time.

@@ -18,9 +18,10 @@ type CodeUse struct {
 	At             time.Time `db:"at"`
 }
 
-// ClaimCodes inserts first-use rows for codes, ignoring ones already taken,
-// and returns the hashes this call claimed. The primary key decides, so two
-// instances that see the same code at once cannot both claim it.
+// ClaimCodes inserts first-use rows for codes, ignoring ones already taken
+// and not yet expired, and returns the hashes this call claimed. The
+// primary key decides, so two instances that see the same code at once
+// cannot both claim it; an expired claim is taken over.
 func (c *Conn) ClaimCodes(ctx context.Context, uses []CodeUse, expires []time.Time) (map[string]bool, error) {
 	claimed := make(map[string]bool, len(uses))
 	if len(uses) == 0 {
@@ -36,7 +37,9 @@ func (c *Conn) ClaimCodes(ctx context.Context, uses []CodeUse, expires []time.Ti
 		b.WriteString("(?, ?, ?, ?, ?)")
 		args = append(args, u.CodeHash, u.VerificationID, u.VenueID, c.ts(u.At), c.ts(expires[i]))
 	}
-	b.WriteString(` ON CONFLICT (code_hash) DO NOTHING RETURNING code_hash`)
+	b.WriteString(` ON CONFLICT (code_hash) DO UPDATE SET verification_id = excluded.verification_id,
+		venue_id = excluded.venue_id, at = excluded.at, expires_at = excluded.expires_at
+		WHERE code_uses.expires_at <= excluded.at RETURNING code_hash`)
 	var hashes []string
 	if err := c.x.SelectContext(ctx, &hashes, c.q(b.String()), args...); err != nil {
 		return nil, fmt.Errorf("claim codes: %w", mapErr(err))
@@ -107,11 +110,11 @@ func (c *Conn) Verification(ctx context.Context, id string) (*model.Verification
 
 // HistoryItem is one line of a member's own history.
 type HistoryItem struct {
-	At          time.Time `db:"at"`
-	Result      string    `db:"result"`
-	Kind        string    `db:"kind"`
-	VenueName   string    `db:"venue_name"`
-	PartnerName string    `db:"partner_name"`
+	At          time.Time `db:"at" json:"at"`
+	Result      string    `db:"result" json:"result"`
+	Kind        string    `db:"kind" json:"kind"`
+	VenueName   string    `db:"venue_name" json:"venue"`
+	PartnerName string    `db:"partner_name" json:"partner"`
 }
 
 // MemberHistory lists a member's recent verifications with places.

@@ -157,6 +157,7 @@ func (v *Verifier) Verify(ctx context.Context, p *model.Principal, code string) 
 			d.Repeat, d.VerificationID = true, res.first.VerificationID
 		} else {
 			d.Result, d.VerificationID, d.Perks, d.CompanionsAllowed = model.ResultReplayed, "", nil, 0
+			d.DisplayName, d.Tier, d.PartySize, d.Kind = "", "", 0, rec.Kind
 			d.FirstUsedAt, d.FirstVenue = &at, res.first.VenueName
 		}
 	}
@@ -313,11 +314,12 @@ func (v *Verifier) decideGuest(ctx context.Context, p *model.Principal, parsed *
 	d.Result = model.ResultValid
 	d.DisplayName = guestName(host.state.FamilyName, host.state.Locale)
 	d.Perks = perks
-	d.CompanionsAllowed = max(pass.PartySize-1, 0)
-	// A guest pass may be used at several venues (max_uses), so its claim is
-	// per venue: a re-scan here returns the first verification.
+	d.CompanionsAllowed = min(max(pass.PartySize-1, 0), maxCompanions(perks))
+	// A guest pass may be used several times (max_uses) and at several
+	// venues, so its claim is per venue and short: a re-scan here within
+	// CodeLife returns the first verification; a later visit is a new one.
 	*claim = &store.CodeUse{CodeHash: hashCode(parsed.SignedPart + "@" + p.VenueID), VerificationID: rec.ID, VenueID: p.VenueID, At: now}
-	*claimExpires = pass.ValidUntil
+	*claimExpires = now.Add(CodeLife)
 	return nil
 }
 

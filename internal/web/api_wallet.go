@@ -56,8 +56,9 @@ func (s *Server) walletEnroll(c *fiber.Ctx) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	// API clients consent by calling; the page asks explicitly.
-	consent := in.Consent == nil || *in.Consent
+	// The app must show the consent wording and send consent: true; it is
+	// recorded with its version (APPI), never assumed.
+	consent := in.Consent != nil && *in.Consent
 	e, err := s.svc.Wallet.Enroll(c.UserContext(), strings.TrimSpace(in.Token), consent)
 	if err != nil {
 		return err

@@ -41,18 +41,20 @@ func (s *Server) routes() {
 	api.Post("/members/:id/erase", s.bearer(model.RoleAdmin), s.eraseMember)
 	api.Get("/audit", s.bearer(read...), s.listAudit)
 
-	partnerRoles := []string{model.RoleAdmin, model.RoleHR, model.RolePartnerManager}
+	// Partner managers work in the /partner console (a session, not an API
+	// token); the API is for HR automation and venue devices.
+	partnerRoles := hr
 	api.Post("/partners", s.bearer(hr...), s.createPartner)
-	api.Get("/partners", s.bearer(append(read, model.RolePartnerManager)...), s.listPartners)
-	api.Get("/partners/:id", s.bearer(append(read, model.RolePartnerManager)...), s.getPartner)
+	api.Get("/partners", s.bearer(read...), s.listPartners)
+	api.Get("/partners/:id", s.bearer(read...), s.getPartner)
 	api.Post("/partners/:id/venues", s.bearer(partnerRoles...), s.addVenue)
 	api.Post("/partners/:id/keys", s.bearer(partnerRoles...), s.createKey)
 	api.Get("/partners/:id/keys", s.bearer(partnerRoles...), s.listKeys)
 	api.Post("/partners/:id/keys/:key/revoke", s.bearer(partnerRoles...), s.revokeKey)
 	api.Post("/partners/:id/pairing-codes", s.bearer(partnerRoles...), s.createPairing)
 	api.Post("/partners/:id/perks", s.bearer(partnerRoles...), s.createPerk)
-	api.Get("/partners/:id/perks", s.bearer(append(read, model.RolePartnerManager)...), s.listPerks)
-	api.Get("/partners/:id/redemptions", s.bearer(append(read, model.RolePartnerManager)...), s.partnerRedemptions)
+	api.Get("/partners/:id/perks", s.bearer(read...), s.listPerks)
+	api.Get("/partners/:id/redemptions", s.bearer(read...), s.partnerRedemptions)
 
 	api.Post("/devices/pair", s.pairDevice)
 	api.Get("/devices/me", s.bearer(model.RoleDevice), s.deviceMe)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,6 +80,11 @@ func New(d Deps) (*Server, error) {
 	s.app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
 	s.app.Use(s.accessLog)
 	s.app.Use(s.securityHeaders)
+	s.app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed, Next: func(c *fiber.Ctx) bool {
+		// Pages and assets are compressed; the small JSON answers of the
+		// API are not worth the CPU on the scan path.
+		return strings.HasPrefix(c.Path(), "/api/") || c.Path() == "/metrics"
+	}}))
 
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", func(c *fiber.Ctx) error {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,12 +31,13 @@ type enrollView struct {
 	ConsentText    string `json:"consent_text"`
 	ErrorCode      string `json:"error_code"`
 	ErrorMessage   string `json:"error_message"`
+	Notice         string `json:"notice"`
 }
 
 func (s *Server) enrollPage(c *fiber.Ctx) error {
 	lang := s.lang(c)
 	token := utils.CopyString(c.Params("token"))
-	v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "enroll.consent_text")}
+	v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "wallet.enroll.consent_text")}
 	status := fiber.StatusOK
 	info, err := s.svc.Wallet.Inspect(c.UserContext(), token)
 	if err != nil {
@@ -44,7 +46,7 @@ func (s *Server) enrollPage(c *fiber.Ctx) error {
 			return err
 		}
 		status, _ = statusOf(p)
-		v.ErrorCode, v.ErrorMessage = p.Code, s.cat.T(lang, "enroll.error."+p.Code)
+		v.ErrorCode, v.ErrorMessage = p.Code, s.enrollError(lang, p.Code)
 	} else {
 		v.DisplayName = info.DisplayName
 	}
@@ -67,10 +69,10 @@ func (s *Server) enrollSubmit(c *fiber.Ctx) error {
 		if errors.As(err, &p) {
 			lang := s.lang(c)
 			status, _ := statusOf(p)
-			v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "enroll.consent_text"),
-				ErrorCode: p.Code, ErrorMessage: s.cat.T(lang, "enroll.error."+p.Code)}
+			v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "wallet.enroll.consent_text"),
+				ErrorCode: p.Code, ErrorMessage: s.enrollError(lang, p.Code)}
 			if p.Code == "consent_required" {
-				v.ErrorCode = ""
+				v.ErrorCode, v.Notice = "", s.cat.T(lang, "wallet.enroll.consent_needed")
 				if info, ierr := s.svc.Wallet.Inspect(c.UserContext(), token); ierr == nil {
 					v.DisplayName = info.DisplayName
 				}
@@ -82,6 +84,16 @@ func (s *Server) enrollSubmit(c *fiber.Ctx) error {
 	c.Cookie(&fiber.Cookie{Name: walletCookie, Value: e.WalletToken, Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure,
 		SameSite: "Strict", Expires: e.ExpiresAt})
 	return c.Redirect("/w", fiber.StatusSeeOther)
+}
+
+// enrollError is the catalogue's words for an enrolment problem, or "" so
+// that the page falls back to its generic message.
+func (s *Server) enrollError(lang, code string) string {
+	key := "wallet.enroll.error." + code
+	if msg := s.cat.T(lang, key); msg != key {
+		return msg
+	}
+	return ""
 }
 
 type walletView struct {
@@ -154,7 +166,7 @@ func (s *Server) walletPage(c *fiber.Ctx) error {
 		status = string(model.MemberRevoked)
 	}
 	v := walletView{DisplayName: w.Member.DisplayName(), Tier: w.Member.Tier, ServerTimeMS: s.now().UnixMilli(),
-		ExpiresAt: w.Card.ExpiresAt.Format(time.RFC3339), Status: status, Messages: s.cat.Prefix(lang, "wallet."),
+		ExpiresAt: w.Card.ExpiresAt.Format(time.RFC3339), Status: status, Messages: walletMessages(s.cat.Prefix(lang, "wallet.")),
 		GuestQuota: walletQuota{Limit: view.QuotaLimit, Used: view.QuotaUsed}, Perks: []walletPerk{}, History: []walletHistory{}, GuestPasses: []walletGuest{}}
 	if status == string(model.MemberActive) {
 		v.SignedPart, v.SecretB32 = w.Card.SignedPart, credential.TOTPSecretBase32(w.Secret)
@@ -233,4 +245,15 @@ func (s *Server) scanPage(c *fiber.Ctx) error {
 	lang := s.lang(c)
 	v := scanView{Perks: []any{}, Messages: s.cat.Prefix(lang, "scan.")}
 	return s.render(c, fiber.StatusOK, "scan", pageData{Lang: lang, CSRF: s.csrfToken(c), Page: v})
+}
+
+// walletMessages drops the enrolment page's texts, which the wallet's
+// script never shows, to keep the page light.
+func walletMessages(all map[string]string) map[string]string {
+	for k := range all {
+		if strings.HasPrefix(k, "wallet.enroll.") {
+			delete(all, k)
+		}
+	}
+	return all
 }

@@ -1,0 +1,446 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/makiuchi-d/gozxing"
+	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/alumnipass/alumnipass/internal/browsertest"
+	"github.com/alumnipass/alumnipass/internal/credential"
+	"github.com/alumnipass/alumnipass/internal/store"
+)
+
+// walletPageBudget is the most the wallet page may transfer on a first
+// visit (DESIGN §7).
+const walletPageBudget = 150 * 1024
+
+// TestTOTPParityBrowser checks that the TOTP the wallet computes in the
+// browser (static/js/totp.js on WebCrypto) is the RFC 6238 value that
+// pquerna/otp computes, so a phone and the server agree on every step.
+func TestTOTPParityBrowser(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, store.SQLite)
+	ctx := browsertest.New(t)
+
+	b32 := base32.StdEncoding.WithPadding(base32.NoPadding)
+	secrets := []string{
+		b32.EncodeToString([]byte("12345678901234567890")), // RFC 6238 appendix B
+		b32.EncodeToString(randomBytes(t, 10)),
+		b32.EncodeToString(randomBytes(t, credential.TOTPSecretSize)),
+		b32.EncodeToString(randomBytes(t, credential.TOTPSecretSize)),
+		b32.EncodeToString(randomBytes(t, 32)),
+		b32.EncodeToString(randomBytes(t, 100)), // longer than an HMAC block: hashed first
+	}
+	times := []int64{0, 29, 30, 59, 1111111109, 1111111111, 1234567890, 2000000000, 20000000000,
+		130000000000, // a step count past 2^32: the high word of the counter is used
+		time.Now().Unix()}
+	type tcase struct {
+		Secret string `json:"s"`
+		Unix   int64  `json:"t"`
+		want   string
+	}
+	var cases []tcase
+	for _, s := range secrets {
+		for _, sec := range times {
+			want, err := totp.GenerateCodeCustom(s, time.Unix(sec, 0), totp.ValidateOpts{
+				Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases = append(cases, tcase{Secret: s, Unix: sec, want: want})
+		}
+	}
+	in, err := json.Marshal(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	js := `(async (cases) => {
+		const m = await import('/static/js/totp.js');
+		const out = [];
+		for (const c of cases) {
+			const key = await m.importSecret(m.base32Decode(c.s));
+			out.push(await m.totp(key, c.t));
+		}
+		return out;
+	})(` + string(in) + `)`
+	browse(t, ctx, 20*time.Second, chromedp.Navigate(ts.URL+"/healthz"), evalAsync(js, &got))
+	if len(got) != len(cases) {
+		t.Fatalf("browser computed %d values for %d cases", len(got), len(cases))
+	}
+	for i, c := range cases {
+		if got[i] != c.want {
+			t.Errorf("secret %s at %d: browser %q, pquerna/otp %q", c.Secret, c.Unix, got[i], c.want)
+		}
+	}
+
+	// The code text the page assembles is the one the server would.
+	var code string
+	browse(t, ctx, 20*time.Second, evalAsync(`import('/static/js/totp.js').then((m) => m.cardCode('012345', 'SIGNED'))`, &code))
+	if want := credential.CardCode("SIGNED", "012345"); code != want {
+		t.Errorf("cardCode: browser %q, server %q", code, want)
+	}
+}
+
+// TestWalletBrowserJourney follows an alumnus from HR's enrolment link to a
+// card that keeps rotating with the network cut: each QR is read back from
+// the screen's pixels and accepted by the verifier.
+func TestWalletBrowserJourney(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, store.SQLite)
+	venue := ts.newFixture("gold") // a partner, a perk for every tier, a device key
+	link := issueEnrolmentLink(t, ts, "gold")
+	ctx := browsertest.New(t)
+
+	// Enrol: open the link, consent, land on the wallet with the card drawn.
+	var location string
+	browse(t, ctx, 20*time.Second,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(`#enroll-form`, chromedp.ByQuery),
+		chromedp.Click(`#enroll-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#card-qr[data-code]`, chromedp.ByQuery),
+		chromedp.Location(&location),
+	)
+	if location != ts.URL+"/w" {
+		t.Fatalf("after enrolment the browser is at %s, want %s/w", location, ts.URL)
+	}
+
+	first, firstStep := readCardQR(t, ctx)
+	if r := ts.must(ts.do("POST", "/api/v1/verify", venue.DeviceKey, map[string]any{"code": first}), 200); r.Str("result") != "valid" {
+		t.Fatalf("first code from the screen: %s", r.Body)
+	}
+
+	// Cut the network; the card must move on to the next step by itself.
+	browse(t, ctx, 20*time.Second, network.EmulateNetworkConditions(true, 0, -1, -1))
+	var reach string
+	browse(t, ctx, 20*time.Second,
+		evalAsync(`fetch('/api/v1/time', {cache: 'no-store'}).then(() => 'reached', () => 'unreachable')`, &reach),
+		chromedp.WaitVisible(`#offline`, chromedp.ByID),
+	)
+	if reach != "unreachable" {
+		t.Fatalf("the server is still %s with the network cut", reach)
+	}
+	// The step shown when the network went away; the next one must come.
+	var offlineStep string
+	browse(t, ctx, 5*time.Second, chromedp.AttributeValue(`#card-qr`, "data-step", &offlineStep, nil, chromedp.ByQuery))
+	offlineAt := time.Now()
+	waitAttrChange(t, ctx, `#card-qr`, "data-step", offlineStep, 45*time.Second)
+	second, secondStep := readCardQR(t, ctx)
+	t.Logf("offline for %s: step %s → %s", time.Since(offlineAt).Round(time.Millisecond), offlineStep, secondStep)
+	if second == first || secondStep == firstStep {
+		t.Fatalf("the offline card did not rotate: step %s → %s, code %q → %q", firstStep, secondStep, first, second)
+	}
+
+	// Back online, the code drawn offline is accepted.
+	browse(t, ctx, 20*time.Second, network.EmulateNetworkConditions(false, 0, -1, -1))
+	if r := ts.must(ts.do("POST", "/api/v1/verify", venue.DeviceKey, map[string]any{"code": second}), 200); r.Str("result") != "valid" {
+		t.Fatalf("code drawn offline: %s", r.Body)
+	}
+}
+
+// TestWalletBrowserEnrolmentLinkReuse checks that opening an enrolment link a
+// second time says plainly that it was used, with HTTP 409.
+func TestWalletBrowserEnrolmentLinkReuse(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, store.SQLite)
+	link := issueEnrolmentLink(t, ts, "silver")
+	ctx := browsertest.New(t)
+	browse(t, ctx, 20*time.Second,
+		chromedp.Navigate(link),
+		chromedp.Click(`#enroll-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#card-qr[data-code]`, chromedp.ByQuery),
+	)
+
+	// The headless browser asks for English; ?lang=ja is the switch on the page.
+	for _, tc := range []struct{ url, says string }{
+		{link, "already been used"},
+		{link + "?lang=ja", "すでに使用されています"},
+	} {
+		var code, message string
+		var forms int
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		resp, err := chromedp.RunResponse(rctx, chromedp.Navigate(tc.url))
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.url, err)
+		}
+		browse(t, ctx, 20*time.Second,
+			chromedp.WaitVisible(`#enroll-error`, chromedp.ByID),
+			chromedp.AttributeValue(`#enroll-error`, "data-error-code", &code, nil, chromedp.ByID),
+			chromedp.Text(`#enroll-error`, &message, chromedp.ByID),
+			chromedp.Evaluate(`document.querySelectorAll('#enroll-form').length`, &forms),
+		)
+		if resp.Status != http.StatusConflict {
+			t.Errorf("second use: HTTP %d, want 409", resp.Status)
+		}
+		if code != "enrollment_used" {
+			t.Errorf("error code %q, want enrollment_used", code)
+		}
+		// Readable words, not a message key.
+		if !strings.Contains(message, tc.says) || strings.Contains(message, "enroll.") {
+			t.Errorf("message %q does not say plainly that the link was used (%q)", message, tc.says)
+		}
+		if forms != 0 {
+			t.Errorf("a used link still offers the enrolment form")
+		}
+	}
+}
+
+// TestWalletBrowserPageWeight measures what a first visit to the wallet
+// transfers and holds it to the budget (DESIGN §7). Two counts: the page's
+// own responses as DevTools reports them (encoded bytes, headers included),
+// and every byte the server sent on the wire until the service worker is in
+// control, its install-time precache included. Both go into
+// docs/benchmarks.md.
+func TestWalletBrowserPageWeight(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, store.SQLite)
+	f := ts.newFixture("gold")
+	origin, wireBytes := countingProxy(t, strings.TrimPrefix(ts.URL, "http://"))
+	ctx := browsertest.New(t)
+
+	var mu sync.Mutex
+	sizes := map[network.RequestID]float64{}
+	urls := map[network.RequestID]string{}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			urls[e.RequestID] = e.Request.URL
+		case *network.EventLoadingFinished:
+			sizes[e.RequestID] = e.EncodedDataLength
+		}
+	})
+	var controlled bool
+	browse(t, ctx, 20*time.Second,
+		network.SetCookie("ap_wallet", f.WalletToken).WithURL(origin+"/"),
+		chromedp.Navigate(origin+"/w"),
+		chromedp.WaitVisible(`#card-qr[data-code]`, chromedp.ByQuery),
+		evalAsync(`navigator.serviceWorker.ready.then(() => new Promise((resolve) => {
+			if (navigator.serviceWorker.controller) resolve(true);
+			else navigator.serviceWorker.addEventListener('controllerchange', () => resolve(true));
+		}))`, &controlled),
+	)
+	time.Sleep(time.Second) // the last bytes in flight
+
+	mu.Lock()
+	defer mu.Unlock()
+	var page float64
+	n := 0
+	for id, size := range sizes {
+		if !strings.HasPrefix(urls[id], "http") {
+			continue // data: URLs cost nothing
+		}
+		n++
+		page += size
+		t.Logf("%7.0f B  %s", size, strings.TrimPrefix(urls[id], origin))
+	}
+	wire := wireBytes()
+	t.Logf("wallet page, first load: %d responses, %.0f B (%.1f KB) as DevTools counts; %d B (%.1f KB) on the wire with the service worker's precache; budget %d KB",
+		n, page, page/1024, wire, float64(wire)/1024, walletPageBudget/1024)
+	if n < 5 || wire < int64(page) {
+		t.Fatalf("%d responses, %.0f B in DevTools and %d B on the wire: the measurement is broken", n, page, wire)
+	}
+	if page > walletPageBudget {
+		t.Errorf("the wallet page transferred %.0f B, over the %d B budget", page, walletPageBudget)
+	}
+	if wire > walletPageBudget {
+		t.Errorf("a first visit sent %d B with the service worker's precache, over the %d B budget", wire, walletPageBudget)
+	}
+}
+
+// countingProxy forwards TCP connections to addr and counts the bytes that
+// come back, so that traffic DevTools does not show on the page (the
+// service worker's) is counted too. It returns the proxy's origin.
+func countingProxy(t *testing.T, addr string) (origin string, bytesDown func() int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var down atomic.Int64
+	var conns sync.WaitGroup
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				defer c.Close()
+				s, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				go func() { _, _ = io.Copy(s, c) }()
+				_, _ = io.Copy(c, countingReader{s, &down})
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return "http://" + ln.Addr().String(), down.Load
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// issueEnrolmentLink creates a member as HR does and issues their card,
+// returning the enrolment link HR would send.
+func issueEnrolmentLink(t *testing.T, ts *testServer, tier string) string {
+	t.Helper()
+	fixtureSeq.mu.Lock()
+	fixtureSeq.n++
+	n := fixtureSeq.n
+	fixtureSeq.mu.Unlock()
+	m := ts.must(ts.do("POST", "/api/v1/members", ts.HRToken, map[string]any{
+		"employee_no": fmt.Sprintf("B%05d", n), "family_name": "佐藤", "given_name": "花子",
+		"email": fmt.Sprintf("b%d@example.com", n), "tier": tier, "departed_on": "2025-03-31", "locale": "en"}), 201)
+	card := ts.must(ts.do("POST", "/api/v1/members/"+m.Str("id")+"/cards", ts.HRToken, nil), 201)
+	link := card.Str("enrollment_url")
+	if !strings.HasPrefix(link, ts.URL+"/w/enroll/") {
+		t.Fatalf("enrollment_url %q", link)
+	}
+	return link
+}
+
+// readCardQR screenshots the wallet's QR and decodes it from the pixels. It
+// returns the text and the TOTP step the page says it shows; it checks that
+// the pixels say what the page meant to draw.
+func readCardQR(t *testing.T, ctx context.Context) (code, step string) {
+	t.Helper()
+	var shot []byte
+	var drawn string
+	browse(t, ctx, 20*time.Second,
+		chromedp.Screenshot(`#card-qr`, &shot, chromedp.ByQuery),
+		chromedp.AttributeValue(`#card-qr`, "data-code", &drawn, nil, chromedp.ByQuery),
+		chromedp.AttributeValue(`#card-qr`, "data-step", &step, nil, chromedp.ByQuery),
+	)
+	code = decodeQR(t, shot)
+	if code != drawn {
+		// A redraw between the two reads; the pixels are the truth.
+		t.Logf("screen shows %q, page data says %q", code, drawn)
+	}
+	if !strings.HasPrefix(code, credential.Prefix+"C") {
+		t.Fatalf("the wallet QR reads %q, not a card code", code)
+	}
+	return code, step
+}
+
+// decodeQR reads the QR code in a PNG.
+func decodeQR(t *testing.T, pngBytes []byte) string {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(pngBytes))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	text, err := decodeQRImage(img)
+	if err != nil {
+		t.Fatalf("no QR code in the %v screenshot: %v", img.Bounds().Size(), err)
+	}
+	return text
+}
+
+func decodeQRImage(img image.Image) (string, error) {
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return "", err
+	}
+	res, err := gozxingqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
+}
+
+// waitAttrChange polls until an attribute differs from old.
+func waitAttrChange(t *testing.T, ctx context.Context, sel, attr, old string, limit time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		var v string
+		if err := chromedp.Run(ctx, chromedp.AttributeValue(sel, attr, &v, nil, chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if v != old {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s[%s] stayed %q for %s", sel, attr, old, limit)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// browse runs browser actions with a time limit; on failure it reports where
+// the browser is and what the page says, so a failure can be read from the log.
+func browse(t *testing.T, ctx context.Context, limit time.Duration, actions ...chromedp.Action) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := chromedp.Run(sctx, actions...); err != nil {
+		t.Fatalf("%v\n%s", err, pageState(ctx))
+	}
+}
+
+// pageState describes the page for a failure message.
+func pageState(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var url, text string
+	if err := chromedp.Run(ctx, chromedp.Location(&url), chromedp.Evaluate(`document.body ? document.body.innerText : ''`, &text)); err != nil {
+		return "page state unknown: " + err.Error()
+	}
+	if len(text) > 2000 {
+		text = text[:2000] + "…"
+	}
+	return "page " + url + ":\n" + text
+}
+
+// evalAsync evaluates a JavaScript expression and awaits its promise.
+func evalAsync(expr string, res any) chromedp.Action {
+	return chromedp.Evaluate(expr, res, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+		return p.WithAwaitPromise(true)
+	})
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
