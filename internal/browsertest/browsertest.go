@@ -38,6 +38,21 @@ func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 		}
 		t.Skip("Chromium not installed: skipping browser test (apt-get install chromium)")
 	}
+	// The profile is removed after the browser has exited, with retries:
+	// Chromium's helper processes may still be writing for a moment, and
+	// t.TempDir would fail the test over it.
+	profile, err := os.MkdirTemp("", "alumnipass-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 20; i++ {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.Headless,
@@ -45,7 +60,7 @@ func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
@@ -64,6 +79,11 @@ func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 		t.Fatalf("start chromium: %v", err)
 	}
 	ctx, cancelT := context.WithTimeout(bctx, 3*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	t.Cleanup(func() {
+		cancelT()
+		_ = chromedp.Cancel(bctx) // closes the browser and waits for it
+		cancelC()
+		cancelA()
+	})
 	return ctx
 }

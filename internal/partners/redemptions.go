@@ -76,14 +76,17 @@ func (s *Service) Redeem(ctx context.Context, p *model.Principal, idemKey string
 		out = toRedemption(r, false)
 		return nil
 	})
-	if errors.Is(err, model.ErrConflict) && out == nil {
+	if out == nil && (errors.Is(err, model.ErrConflict) || errors.Is(err, model.ErrLimit)) {
+		// A concurrent retry with the same key may have won while this one
+		// waited on its row lock (the pass is then used up, the limit
+		// reached, or the insert collides): answer as the winner did.
+		if prev, err2 := s.st.RedemptionByIdempotencyKey(ctx, p.ID, idemKey); err2 == nil &&
+			prev.VerificationID == in.VerificationID && prev.PerkID == in.PerkID && prev.PartySize == in.PartySize {
+			return toRedemption(prev, true), nil
+		}
 		var pr *model.Problem
 		if errors.As(err, &pr) {
 			return nil, err
-		}
-		// A concurrent retry with the same key won the insert: answer as it did.
-		if prev, err2 := s.st.RedemptionByIdempotencyKey(ctx, p.ID, idemKey); err2 == nil {
-			return toRedemption(prev, true), nil
 		}
 		return nil, model.NewProblem(model.ErrConflict, "already_redeemed", "This perk was already recorded for this scan.")
 	}

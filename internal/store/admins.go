@@ -59,6 +59,33 @@ func (c *Conn) SetAdminTOTP(ctx context.Context, id string, enc []byte, enabled 
 	return nil
 }
 
+// AdminTOTPSecrets lists the encrypted TOTP secrets of console users, by
+// user id (for rewrap).
+func (c *Conn) AdminTOTPSecrets(ctx context.Context) (map[string][]byte, error) {
+	const q = `SELECT id, totp_secret_enc FROM admins WHERE totp_secret_enc IS NOT NULL`
+	var rows []struct {
+		ID  string `db:"id"`
+		Enc []byte `db:"totp_secret_enc"`
+	}
+	if err := c.x.SelectContext(ctx, &rows, q); err != nil {
+		return nil, fmt.Errorf("admin totp secrets: %w", mapErr(err))
+	}
+	out := make(map[string][]byte, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Enc
+	}
+	return out, nil
+}
+
+// RewrapAdminTOTP replaces one console user's encrypted TOTP secret.
+func (c *Conn) RewrapAdminTOTP(ctx context.Context, id string, enc []byte) error {
+	const q = `UPDATE admins SET totp_secret_enc = ? WHERE id = ?`
+	if _, err := c.x.ExecContext(ctx, c.q(q), enc, id); err != nil {
+		return fmt.Errorf("rewrap admin totp: %w", mapErr(err))
+	}
+	return nil
+}
+
 // Session is a console sign-in.
 type Session struct {
 	IDHash    string    `db:"id_hash"`

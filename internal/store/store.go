@@ -201,10 +201,11 @@ func mapErr(err error) error {
 		switch pqErr.Code {
 		case "23505":
 			return fmt.Errorf("%w: %s", model.ErrConflict, pqErr.Constraint)
-		case "23503", "23514", "22001", "22P02":
+		case "23503", "23514", "22001", "22P02", "22021": // 22021: text PostgreSQL cannot store (NUL)
 			return fmt.Errorf("%w: %s", model.ErrInvalid, pqErr.Message)
 		}
-		if strings.HasPrefix(string(pqErr.Code), "08") || strings.HasPrefix(string(pqErr.Code), "57") {
+		// 08 connection, 53 insufficient resources (too many clients), 57 shutting down.
+		if code := string(pqErr.Code); strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") || strings.HasPrefix(code, "57") {
 			return fmt.Errorf("%w: %v", model.ErrUnavailable, err)
 		}
 		return err

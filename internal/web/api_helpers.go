@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -56,16 +57,27 @@ func bearerToken(c *fiber.Ctx) (string, bool) {
 	return tok, tok != ""
 }
 
+// maxJSONBody bounds a JSON request body: the largest real one (a perk with
+// a long description) is a few KB. CSV imports keep the server-wide limit.
+const maxJSONBody = 64 << 10
+
 // bindJSON decodes a JSON object body strictly enough to give a clear error:
 // a body that is not JSON, not an object, or has trailing data is refused.
 func bindJSON(c *fiber.Ctx, v any) error {
 	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
-	if ct != "" && !strings.HasPrefix(ct, "application/json") {
+	if !strings.HasPrefix(ct, "application/json") { // a missing type too, as documented
 		return model.NewProblem(model.ErrInvalid, "unsupported_media_type", "Send the body as application/json.")
 	}
 	body := c.Body()
-	if len(bytes.TrimSpace(body)) == 0 {
+	if len(body) > maxJSONBody {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return model.NewProblem(model.ErrInvalid, "invalid_json", "The request body is empty; send a JSON object.")
+	}
+	if trimmed[0] != '{' || !utf8.Valid(body) {
+		return model.NewProblem(model.ErrInvalid, "invalid_json", "The request body must be a JSON object in UTF-8.")
 	}
 	if depth(body) > 16 {
 		return model.NewProblem(model.ErrInvalid, "invalid_json", "The JSON body is nested too deeply.")

@@ -138,5 +138,7 @@ func (s *Server) wantsHTML(c *fiber.Ctx) bool {
 	if len(p) >= 5 && (p[:5] == "/api/" || p == "/healthz" || p == "/readyz" || p == "/metrics") {
 		return false
 	}
-	return c.Accepts("text/html", "application/json") == "text/html"
+	// Without an Accept header (API clients; errors raised before routing,
+	// whose path is unknown) the answer is JSON; browsers ask for HTML.
+	return c.Accepts("application/json", "text/html") == "text/html"
 }

@@ -1,0 +1,315 @@
+package web
+
+import (
+	"html/template"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/partners"
+)
+
+// A partner's page is the same for HR (/admin/partners/{id}) and for its
+// own manager (/partner): venues, perks, device keys and pairing. The
+// partners service scopes every call by the principal, so a manager's
+// requests reach only its own partner whatever they name.
+
+// partnerScope says which console a partner page belongs to.
+type partnerScope struct {
+	console string
+	base    func(id string) string
+	id      func(c *fiber.Ctx) string
+}
+
+type partnerRow struct {
+	ID, Name, KindLabel, CreatedAt string
+}
+
+type partnersView struct {
+	Rows  []partnerRow
+	Kinds []consoleOption
+	In    partners.PartnerInput
+	Field string
+}
+
+func (s *Server) kindOptions(lang, selected string) []consoleOption {
+	var out []consoleOption
+	for _, k := range []string{"restaurant", "hotel", "store", "other"} {
+		out = append(out, consoleOption{Value: k, Label: s.cat.T(lang, "admin.kind."+k), Selected: k == selected})
+	}
+	return out
+}
+
+func (s *Server) adminPartners(c *fiber.Ctx) error {
+	return s.partnersPage(c, fiber.StatusOK, partners.PartnerInput{Kind: "restaurant"}, "", consoleNotice{})
+}
+
+func (s *Server) partnersPage(c *fiber.Ctx, status int, in partners.PartnerInput, field string, n consoleNotice) error {
+	lang := s.lang(c)
+	ps, err := s.svc.Partners.List(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	v := partnersView{Kinds: s.kindOptions(lang, in.Kind), In: in, Field: field}
+	for _, p := range ps {
+		v.Rows = append(v.Rows, partnerRow{ID: p.ID, Name: p.Name, KindLabel: s.consoleLabel(lang, "admin.kind.", p.Kind), CreatedAt: consoleTime(p.CreatedAt)})
+	}
+	return s.consolePage(c, status, "admin_partners", "partners", v, n)
+}
+
+func (s *Server) adminPartnerCreate(c *fiber.Ctx) error {
+	in := partners.PartnerInput{Name: consoleForm(c, "name"), Kind: consoleForm(c, "kind"), VenueName: consoleForm(c, "venue_name")}
+	d, err := s.svc.Partners.CreatePartner(c.UserContext(), principal(c), in)
+	if err != nil {
+		msg, field, status, ok := s.formProblem(s.lang(c), err)
+		if !ok {
+			return err
+		}
+		return s.partnersPage(c, status, in, field, consoleNotice{Text: msg, Tone: "bad"})
+	}
+	return c.Redirect("/admin/partners/"+d.ID+"?msg=partner_created", fiber.StatusSeeOther)
+}
+
+// partnerView is a partner's page.
+type partnerView struct {
+	Base, ID, Name, KindLabel string
+	HR                        bool
+	Venues                    []venueRow
+	VenueOptions              []consoleOption
+	Perks                     []perkRow
+	Keys                      []keyRow
+	TierChoices               []consoleOption
+	AllTiers                  bool
+	Perk                      perkForm
+	NewKey                    *partners.IssuedKey
+	Pairing                   *pairingView
+	Field                     string
+	Report                    *partnerReportView
+}
+
+type venueRow struct{ ID, Name, CreatedAt string }
+
+type perkRow struct {
+	Title, Description, Tiers, Limits string
+	Companions                        int
+	Active                            bool
+}
+
+type keyRow struct {
+	ID, Name, Venue, Prefix, CreatedAt, LastUsed, RevokedAt string
+	Revoked                                                 bool
+}
+
+type perkForm struct {
+	Title, Description, Companions, LimitPerDay, LimitPerMonth string
+}
+
+type pairingView struct {
+	Code, URL, ExpiresAt, Venue string
+	QR                          template.URL
+}
+
+// partnerExtras is what a POST adds to the partner page it answers with.
+type partnerExtras struct {
+	newKey  *partners.IssuedKey
+	pairing *partners.Pairing
+	perk    *perkForm
+	tiers   []string
+	field   string
+}
+
+func (s *Server) partnerDetail(scope partnerScope) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		return s.partnerPage(c, scope, fiber.StatusOK, partnerExtras{}, consoleNotice{})
+	}
+}
+
+func (s *Server) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x partnerExtras, n consoleNotice) error {
+	ctx := c.UserContext()
+	lang := s.lang(c)
+	p := principal(c)
+	id := utils.CopyString(scope.id(c))
+	d, err := s.svc.Partners.Get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	v := partnerView{Base: scope.base(d.ID), ID: d.ID, Name: d.Name, KindLabel: s.consoleLabel(lang, "admin.kind.", d.Kind),
+		HR: scope.console == consoleHR, Field: x.field, NewKey: x.newKey, Perk: perkForm{Companions: "0", LimitPerDay: "1", LimitPerMonth: "0"}}
+	if x.perk != nil {
+		v.Perk = *x.perk
+	}
+	venues := map[string]string{}
+	for _, vn := range d.Venues {
+		venues[vn.ID] = vn.Name
+		v.Venues = append(v.Venues, venueRow{ID: vn.ID, Name: vn.Name, CreatedAt: consoleTime(vn.CreatedAt)})
+		v.VenueOptions = append(v.VenueOptions, consoleOption{Value: vn.ID, Label: vn.Name})
+	}
+	perks, err := s.svc.Partners.Perks(ctx, p, d.ID)
+	if err != nil {
+		return err
+	}
+	for _, pk := range perks {
+		v.Perks = append(v.Perks, s.perkRow(lang, pk))
+	}
+	keys, err := s.svc.Partners.Keys(ctx, p, d.ID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Role != model.RoleDevice {
+			continue
+		}
+		row := keyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix + "…", CreatedAt: consoleTime(k.CreatedAt), LastUsed: consoleTimePtr(k.LastUsedAt),
+			RevokedAt: consoleTimePtr(k.RevokedAt), Revoked: k.RevokedAt != nil}
+		if k.VenueID != nil {
+			row.Venue = venues[*k.VenueID]
+		}
+		v.Keys = append(v.Keys, row)
+	}
+	tiers, err := s.svc.Members.Tiers(ctx)
+	if err != nil {
+		return err
+	}
+	v.AllTiers, v.TierChoices = s.tierChoices(tiers, x.tiers)
+	if x.pairing != nil {
+		qr, err := consoleQR(x.pairing.URL, 320)
+		if err != nil {
+			return err
+		}
+		v.Pairing = &pairingView{Code: x.pairing.Code, URL: x.pairing.URL, ExpiresAt: consoleTime(x.pairing.ExpiresAt), Venue: venues[x.pairing.VenueID], QR: qr}
+	}
+	tmpl, section := "admin_partner", "partners"
+	if scope.console == consolePartner {
+		tmpl, section = "partner_home", "partner"
+		if v.Report, err = s.partnerReport(c, d.ID); err != nil {
+			return err
+		}
+	}
+	c.Locals(consolePartnerNameKey, d.Name)
+	return s.consolePage(c, status, tmpl, section, v, n)
+}
+
+// tierChoices offers the tiers in use (and the usual ones) as checkboxes;
+// "every tier" is the default.
+func (s *Server) tierChoices(inUse, checked []string) (all bool, out []consoleOption) {
+	seen := map[string]bool{}
+	is := map[string]bool{}
+	for _, t := range checked {
+		is[t] = true
+	}
+	all = len(checked) == 0 || is["*"]
+	for _, t := range append([]string{"standard", "gold"}, inUse...) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, consoleOption{Value: t, Label: t, Selected: is[t]})
+		}
+	}
+	return all, out
+}
+
+func (s *Server) perkRow(lang string, pk model.Perk) perkRow {
+	tiers := s.cat.T(lang, "admin.perk.all_tiers")
+	if pk.EligibleTiers != "" && pk.EligibleTiers != "*" {
+		tiers = strings.ReplaceAll(pk.EligibleTiers, ",", ", ")
+	}
+	var limits []string
+	if pk.LimitPerDay > 0 {
+		limits = append(limits, strings.ReplaceAll(s.cat.T(lang, "admin.perk.per_day"), "{n}", strconv.Itoa(pk.LimitPerDay)))
+	}
+	if pk.LimitPerMonth > 0 {
+		limits = append(limits, strings.ReplaceAll(s.cat.T(lang, "admin.perk.per_month"), "{n}", strconv.Itoa(pk.LimitPerMonth)))
+	}
+	if len(limits) == 0 {
+		limits = append(limits, s.cat.T(lang, "admin.perk.no_limit"))
+	}
+	return perkRow{Title: pk.Title, Description: pk.Description, Tiers: tiers, Limits: strings.Join(limits, " · "), Companions: pk.Companions, Active: pk.Active}
+}
+
+// partnerFail shows a refusal on the partner page, or hands other errors on.
+func (s *Server) partnerFail(c *fiber.Ctx, scope partnerScope, err error, x partnerExtras) error {
+	msg, field, status, ok := s.formProblem(s.lang(c), err)
+	if !ok || status == fiber.StatusNotFound {
+		return err
+	}
+	x.field = field
+	return s.partnerPage(c, scope, status, x, consoleNotice{Text: msg, Tone: "bad"})
+}
+
+func (s *Server) partnerVenueAdd(scope partnerScope) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := utils.CopyString(scope.id(c))
+		if _, err := s.svc.Partners.AddVenue(c.UserContext(), principal(c), id, consoleForm(c, "name")); err != nil {
+			return s.partnerFail(c, scope, err, partnerExtras{})
+		}
+		return c.Redirect(scope.base(id)+"?msg=venue_added", fiber.StatusSeeOther)
+	}
+}
+
+func (s *Server) partnerPerkCreate(scope partnerScope) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := utils.CopyString(scope.id(c))
+		form := perkForm{Title: consoleForm(c, "title"), Description: consoleForm(c, "description"), Companions: consoleForm(c, "companions"),
+			LimitPerDay: consoleForm(c, "limit_per_day"), LimitPerMonth: consoleForm(c, "limit_per_month")}
+		tiers := consoleFormValues(c, "tiers")
+		x := partnerExtras{perk: &form, tiers: tiers}
+		in := partners.PerkInput{Title: form.Title, Description: form.Description, EligibleTiers: tiers}
+		for _, f := range []struct {
+			name, v string
+			to      *int
+		}{{"companions", form.Companions, &in.Companions}, {"limit_per_day", form.LimitPerDay, &in.LimitPerDay}, {"limit_per_month", form.LimitPerMonth, &in.LimitPerMonth}} {
+			if f.v == "" {
+				continue
+			}
+			n, err := strconv.Atoi(f.v)
+			if err != nil {
+				return s.partnerFail(c, scope, model.Invalidf(f.name, "invalid_number", f.name+" must be a whole number"), x)
+			}
+			*f.to = n
+		}
+		for _, t := range tiers {
+			if t == "*" {
+				in.EligibleTiers = []string{"*"}
+			}
+		}
+		if _, err := s.svc.Partners.CreatePerk(c.UserContext(), principal(c), id, in); err != nil {
+			return s.partnerFail(c, scope, err, x)
+		}
+		return c.Redirect(scope.base(id)+"?msg=perk_created", fiber.StatusSeeOther)
+	}
+}
+
+func (s *Server) partnerKeyCreate(scope partnerScope) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := utils.CopyString(scope.id(c))
+		k, err := s.svc.Partners.CreateKey(c.UserContext(), principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"))
+		if err != nil {
+			return s.partnerFail(c, scope, err, partnerExtras{})
+		}
+		lang := s.lang(c)
+		return s.partnerPage(c, scope, fiber.StatusOK, partnerExtras{newKey: k}, consoleNotice{Text: s.cat.T(lang, "admin.keys.created_once"), Tone: "warn"})
+	}
+}
+
+func (s *Server) partnerKeyRevoke(scope partnerScope) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := utils.CopyString(scope.id(c))
+		if err := s.svc.Partners.RevokeKey(c.UserContext(), principal(c), id, utils.CopyString(c.Params("key"))); err != nil {
+			return s.partnerFail(c, scope, err, partnerExtras{})
+		}
+		return c.Redirect(scope.base(id)+"?msg=key_revoked", fiber.StatusSeeOther)
+	}
+}
+
+func (s *Server) partnerPairing(scope partnerScope) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := utils.CopyString(scope.id(c))
+		pr, err := s.svc.Partners.CreatePairing(c.UserContext(), principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"), s.cfg.BaseURL)
+		if err != nil {
+			return s.partnerFail(c, scope, err, partnerExtras{})
+		}
+		return s.partnerPage(c, scope, fiber.StatusOK, partnerExtras{pairing: pr}, consoleNotice{Text: s.cat.T(s.lang(c), "admin.pairing.created"), Tone: "ok"})
+	}
+}

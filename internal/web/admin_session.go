@@ -1,0 +1,346 @@
+package web
+
+import (
+	"errors"
+	"html/template"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/alumnipass/alumnipass/internal/auth"
+	"github.com/alumnipass/alumnipass/internal/model"
+)
+
+// sessionCookie carries a console session (HR and partner managers).
+const sessionCookie = "ap_session"
+
+// The two consoles.
+const (
+	consoleHR      = "admin"
+	consolePartner = "partner"
+)
+
+// loadSession resolves the session cookie; nil when there is none or it is
+// no longer valid.
+func (s *Server) loadSession(c *fiber.Ctx) (*auth.Session, error) {
+	v := c.Cookies(sessionCookie)
+	if v == "" {
+		return nil, nil
+	}
+	sess, err := s.svc.Console.Session(c.UserContext(), utils.CopyString(v))
+	if errors.Is(err, model.ErrUnauthorized) {
+		return nil, nil
+	}
+	return sess, err
+}
+
+func (s *Server) setSessionCookie(c *fiber.Ctx, value string) {
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: value, Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure,
+		SameSite: "Strict", Expires: s.now().Add(auth.SessionTTL)})
+}
+
+func (s *Server) clearSessionCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure,
+		SameSite: "Strict", MaxAge: -1, Expires: time.Unix(0, 0)})
+}
+
+// landing is where a console user starts: partner managers on /partner,
+// HR roles on /admin.
+func consoleLanding(a *model.Admin) string {
+	if a.Role == model.RolePartnerManager {
+		return "/partner"
+	}
+	return "/admin"
+}
+
+// secondFactorURL is the page that completes a session's sign-in.
+func consoleSecondFactorURL(a *model.Admin) string {
+	if a.TOTPEnabled {
+		return "/admin/2fa"
+	}
+	return "/admin/2fa/setup"
+}
+
+// toLogin sends a browser without a session to the sign-in page; anything
+// but a GET is refused outright.
+func (s *Server) toLogin(c *fiber.Ctx) error {
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		return s.renderError(c, fiber.StatusUnauthorized, "unauthorized", "Please sign in first.")
+	}
+	return c.Redirect("/admin/login", fiber.StatusSeeOther)
+}
+
+// csrfRefused is the 403 page for a form without the right token.
+func (s *Server) csrfRefused(c *fiber.Ctx) error {
+	return s.renderError(c, fiber.StatusForbidden, "csrf", "This form has expired. Reload the page and try again.")
+}
+
+// consoleGuard admits a request to one console: a session whose second
+// factor is done, a role that belongs to the console, and on a POST the
+// session's CSRF token and a role that may change things.
+func (s *Server) consoleGuard(console string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		sess, err := s.loadSession(c)
+		if err != nil {
+			return err
+		}
+		if sess == nil {
+			return s.toLogin(c)
+		}
+		if !sess.MFADone {
+			if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+				return s.renderError(c, fiber.StatusUnauthorized, "unauthorized", "Please finish signing in first.")
+			}
+			return c.Redirect(consoleSecondFactorURL(sess.Admin), fiber.StatusSeeOther)
+		}
+		c.Locals(consoleSessionKey, sess)
+		role := sess.Admin.Role
+		switch console {
+		case consoleHR:
+			if role != model.RoleAdmin && role != model.RoleHR && role != model.RoleViewer {
+				return s.consoleForbidden(c, "admin.forbidden.wrong_console")
+			}
+		case consolePartner:
+			if role != model.RolePartnerManager || sess.Admin.PartnerID == nil {
+				return s.consoleForbidden(c, "admin.forbidden.wrong_console")
+			}
+		}
+		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+			if !sess.CheckCSRF(c.FormValue("_csrf")) {
+				return s.csrfRefused(c)
+			}
+			if role == model.RoleViewer {
+				return s.consoleForbidden(c, "admin.forbidden.read_only")
+			}
+		}
+		rid, _ := c.Locals("requestid").(string)
+		c.Locals(principalKey, sess.Principal(rid))
+		return c.Next()
+	}
+}
+
+// consoleForbidden is a 403 page inside the console, saying why.
+func (s *Server) consoleForbidden(c *fiber.Ctx, key string) error {
+	lang := s.lang(c)
+	page := map[string]any{"Message": s.cat.T(lang, key), "Home": "/admin/login"}
+	if sess := consoleSession(c); sess != nil {
+		page["Home"] = consoleLanding(sess.Admin)
+	}
+	return s.consolePage(c, fiber.StatusForbidden, "admin_forbidden", "", page, consoleNotice{})
+}
+
+// consoleWriter admits only roles that may change things (a viewer's
+// forms would be refused anyway; it does not get to see them).
+func (s *Server) consoleWriter(c *fiber.Ctx) error {
+	if sess := consoleSession(c); sess == nil || sess.Admin.Role == model.RoleViewer {
+		return s.consoleForbidden(c, "admin.forbidden.read_only")
+	}
+	return c.Next()
+}
+
+// consoleRole admits only the given roles.
+func (s *Server) consoleRole(roles ...string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if sess := consoleSession(c); sess == nil || !sess.Principal("").Can(roles...) {
+			return s.consoleForbidden(c, "admin.forbidden.role")
+		}
+		return c.Next()
+	}
+}
+
+// consoleSignedIn admits a session that has passed the password, for the
+// second-factor pages and sign-out; POSTs carry the session's CSRF token.
+func (s *Server) consoleSignedIn(c *fiber.Ctx) error {
+	sess, err := s.loadSession(c)
+	if err != nil {
+		return err
+	}
+	if sess == nil {
+		return s.toLogin(c)
+	}
+	if c.Method() == fiber.MethodPost && !sess.CheckCSRF(c.FormValue("_csrf")) {
+		return s.csrfRefused(c)
+	}
+	c.Locals(consoleSessionKey, sess)
+	return c.Next()
+}
+
+// consoleSignInView is the sign-in and second-factor pages' data.
+type consoleSignInView struct {
+	Email   string
+	Error   string
+	Notice  string
+	QR      template.URL
+	Secret  string
+	LangURL string
+}
+
+func (s *Server) signInPage(c *fiber.Ctx, status int, tmpl string, csrf string, v consoleSignInView) error {
+	lang := s.lang(c)
+	if c.Method() == fiber.MethodGet {
+		v.LangURL = consoleLangURL(c, lang)
+	}
+	return s.render(c, status, tmpl, pageData{Lang: lang, CSRF: csrf, Page: v})
+}
+
+func (s *Server) adminLoginPage(c *fiber.Ctx) error {
+	sess, err := s.loadSession(c)
+	if err != nil {
+		return err
+	}
+	if sess != nil && sess.MFADone {
+		return c.Redirect(consoleLanding(sess.Admin), fiber.StatusSeeOther)
+	}
+	v := consoleSignInView{}
+	if c.Query("msg") == "signed_out" {
+		v.Notice = s.cat.T(s.lang(c), "admin.msg.signed_out")
+	}
+	return s.signInPage(c, fiber.StatusOK, "admin_login", s.csrfToken(c), v)
+}
+
+// adminLogin checks the password. Failures count against the e-mail and
+// the client address; past the limit the answer is 429 until it passes.
+func (s *Server) adminLogin(c *fiber.Ctx) error {
+	if err := s.checkCSRF(c); err != nil {
+		return s.csrfRefused(c)
+	}
+	lang := s.lang(c)
+	email := strings.ToLower(consoleForm(c, "email"))
+	password := utils.CopyString(c.FormValue("password"))
+	keys := []string{"signin:ip:" + c.IP(), "signin:email:" + email}
+	for _, k := range keys {
+		if blocked, wait := s.limits.signIn.blocked(k); blocked {
+			return s.consoleTooMany(c, wait)
+		}
+	}
+	cookie, a, err := s.svc.Console.SignIn(c.UserContext(), email, password)
+	if err != nil {
+		if !errors.Is(err, model.ErrUnauthorized) {
+			return err
+		}
+		for _, k := range keys {
+			s.limits.signIn.allow(k)
+		}
+		v := consoleSignInView{Email: email, Error: s.cat.T(lang, "admin.login.wrong")}
+		return s.signInPage(c, fiber.StatusUnauthorized, "admin_login", s.csrfToken(c), v)
+	}
+	s.setSessionCookie(c, cookie)
+	return c.Redirect(consoleSecondFactorURL(a), fiber.StatusSeeOther)
+}
+
+// consoleTooMany is the 429 page of the sign-in forms.
+func (s *Server) consoleTooMany(c *fiber.Ctx, wait time.Duration) error {
+	s.metrics.throttled.WithLabelValues("signin").Inc()
+	mins := max(int(wait.Minutes()+0.999), 1)
+	c.Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	msg := strings.ReplaceAll(s.cat.T(s.lang(c), "admin.login.too_many"), "{minutes}", strconv.Itoa(mins))
+	return s.renderError(c, fiber.StatusTooManyRequests, "rate_limited", msg)
+}
+
+func (s *Server) totpSetupPage(c *fiber.Ctx) error {
+	return s.totpSetupRender(c, fiber.StatusOK, "")
+}
+
+func (s *Server) totpSetupRender(c *fiber.Ctx, status int, errMsg string) error {
+	sess := consoleSession(c)
+	if sess.MFADone {
+		return c.Redirect(consoleLanding(sess.Admin), fiber.StatusSeeOther)
+	}
+	if sess.Admin.TOTPEnabled {
+		return c.Redirect("/admin/2fa", fiber.StatusSeeOther)
+	}
+	otpURL, secret, err := s.svc.Console.PendingTOTP(c.UserContext(), sess.Admin)
+	if err != nil {
+		return err
+	}
+	qr, err := consoleQR(otpURL, 280)
+	if err != nil {
+		return err
+	}
+	v := consoleSignInView{Email: sess.Admin.Email, QR: qr, Secret: secret, Error: errMsg}
+	return s.signInPage(c, status, "admin_2fa_setup", sess.CSRF, v)
+}
+
+func (s *Server) totpSetupConfirm(c *fiber.Ctx) error {
+	sess := consoleSession(c)
+	if sess.Admin.TOTPEnabled || sess.MFADone {
+		return c.Redirect(consoleSecondFactorURL(sess.Admin), fiber.StatusSeeOther)
+	}
+	if blocked, wait := s.limits.signIn.blocked(totpLimitKey(sess)); blocked {
+		return s.consoleTooMany(c, wait)
+	}
+	wrong, err := s.checkSecondFactor(c, sess)
+	if err != nil {
+		return err
+	}
+	if wrong != "" {
+		return s.totpSetupRender(c, fiber.StatusUnauthorized, wrong)
+	}
+	if err := s.svc.Console.RecordTOTPEnrolled(c.UserContext(), sess.Principal(consoleRequestID(c))); err != nil {
+		return err
+	}
+	return c.Redirect(consoleLanding(sess.Admin), fiber.StatusSeeOther)
+}
+
+func (s *Server) totpPage(c *fiber.Ctx) error {
+	sess := consoleSession(c)
+	if sess.MFADone {
+		return c.Redirect(consoleLanding(sess.Admin), fiber.StatusSeeOther)
+	}
+	if !sess.Admin.TOTPEnabled {
+		return c.Redirect("/admin/2fa/setup", fiber.StatusSeeOther)
+	}
+	return s.signInPage(c, fiber.StatusOK, "admin_2fa", sess.CSRF, consoleSignInView{Email: sess.Admin.Email})
+}
+
+func (s *Server) totpCheck(c *fiber.Ctx) error {
+	sess := consoleSession(c)
+	if !sess.Admin.TOTPEnabled {
+		return c.Redirect("/admin/2fa/setup", fiber.StatusSeeOther)
+	}
+	if blocked, wait := s.limits.signIn.blocked(totpLimitKey(sess)); blocked {
+		return s.consoleTooMany(c, wait)
+	}
+	wrong, err := s.checkSecondFactor(c, sess)
+	if err != nil {
+		return err
+	}
+	if wrong != "" {
+		return s.signInPage(c, fiber.StatusUnauthorized, "admin_2fa", sess.CSRF, consoleSignInView{Email: sess.Admin.Email, Error: wrong})
+	}
+	return c.Redirect(consoleLanding(sess.Admin), fiber.StatusSeeOther)
+}
+
+// checkSecondFactor checks the submitted code, counting wrong ones against
+// the user so that six digits cannot be guessed. It answers the page's
+// message for a wrong code, or "" when the code is right.
+func (s *Server) checkSecondFactor(c *fiber.Ctx, sess *auth.Session) (wrong string, err error) {
+	code := strings.ReplaceAll(consoleForm(c, "code"), " ", "")
+	err = s.svc.Console.CheckTOTP(c.UserContext(), sess, code)
+	if err == nil {
+		return "", nil
+	}
+	if !errors.Is(err, model.ErrUnauthorized) {
+		return "", err
+	}
+	s.limits.signIn.allow(totpLimitKey(sess))
+	return s.cat.T(s.lang(c), "admin.2fa.wrong"), nil
+}
+
+func totpLimitKey(sess *auth.Session) string { return "totp:" + sess.Admin.ID }
+
+func (s *Server) adminLogout(c *fiber.Ctx) error {
+	if err := s.svc.Console.SignOut(c.UserContext(), consoleSession(c)); err != nil {
+		return err
+	}
+	s.clearSessionCookie(c)
+	return c.Redirect("/admin/login?msg=signed_out", fiber.StatusSeeOther)
+}
+
+func consoleRequestID(c *fiber.Ctx) string {
+	rid, _ := c.Locals("requestid").(string)
+	return rid
+}

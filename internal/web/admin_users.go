@@ -1,0 +1,75 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/alumnipass/alumnipass/internal/auth"
+	"github.com/alumnipass/alumnipass/internal/model"
+)
+
+// Console users: only an admin lists and adds them. A new user sets up
+// the second factor at first sign-in.
+
+type usersView struct {
+	Rows     []userRow
+	Roles    []consoleOption
+	Partners []consoleOption
+	Locales  []consoleOption
+	In       auth.NewAdmin
+	Field    string
+}
+
+type userRow struct {
+	Email, Name, Role, RoleLabel, Partner, CreatedAt string
+	TOTP, Disabled                                   bool
+}
+
+func (s *Server) adminUsers(c *fiber.Ctx) error {
+	return s.usersPage(c, fiber.StatusOK, auth.NewAdmin{Role: model.RoleHR, Locale: "ja"}, "", consoleNotice{})
+}
+
+func (s *Server) usersPage(c *fiber.Ctx, status int, in auth.NewAdmin, field string, n consoleNotice) error {
+	ctx := c.UserContext()
+	lang := s.lang(c)
+	as, err := s.svc.Console.ListAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	ps, err := s.svc.Partners.List(ctx, principal(c))
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	v := usersView{In: in, Field: field, Locales: s.localeOptions(lang, in.Locale)}
+	v.In.Password = ""
+	for _, p := range ps {
+		names[p.ID] = p.Name
+		v.Partners = append(v.Partners, consoleOption{Value: p.ID, Label: p.Name, Selected: p.ID == in.PartnerID})
+	}
+	for _, r := range []string{model.RoleAdmin, model.RoleHR, model.RoleViewer, model.RolePartnerManager} {
+		v.Roles = append(v.Roles, consoleOption{Value: r, Label: s.cat.T(lang, "admin.role."+r), Selected: r == in.Role})
+	}
+	for _, a := range as {
+		row := userRow{Email: a.Email, Name: a.Name, Role: a.Role, RoleLabel: s.consoleLabel(lang, "admin.role.", a.Role),
+			CreatedAt: consoleTime(a.CreatedAt), TOTP: a.TOTPEnabled, Disabled: a.DisabledAt != nil}
+		if a.PartnerID != nil {
+			row.Partner = names[*a.PartnerID]
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	return s.consolePage(c, status, "admin_users", "users", v, n)
+}
+
+func (s *Server) adminUserCreate(c *fiber.Ctx) error {
+	in := auth.NewAdmin{Email: consoleForm(c, "email"), Name: consoleForm(c, "name"), Password: utils.CopyString(c.FormValue("password")),
+		Role: consoleForm(c, "role"), PartnerID: consoleForm(c, "partner_id"), Locale: consoleForm(c, "locale")}
+	if _, err := s.svc.Console.AddAdmin(c.UserContext(), principal(c), in); err != nil {
+		msg, field, status, ok := s.formProblem(s.lang(c), err)
+		if !ok {
+			return err
+		}
+		return s.usersPage(c, status, in, field, consoleNotice{Text: msg, Tone: "bad"})
+	}
+	return c.Redirect("/admin/users?msg=user_created", fiber.StatusSeeOther)
+}

@@ -1,0 +1,88 @@
+package web
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/alumnipass/alumnipass/internal/partners"
+	"github.com/alumnipass/alumnipass/internal/store"
+)
+
+// The partner manager's console is its partner's page (see
+// admin_partners.go) plus its own redemption report. Members appear there
+// only as the per-partner pseudonym: never a name, an e-mail or an employee
+// number.
+
+type partnerReportView struct {
+	Since  string
+	Chart  consoleChart
+	Lines  []partnerReportLine
+	More   bool
+	Count  int
+	People int
+	CSVURL string
+}
+
+type partnerReportLine struct {
+	At, Venue, Perk, Member string
+	PartySize               int
+	Guest                   bool
+}
+
+// partnerPageLines is how many redemptions the page lists; the CSV has all.
+const partnerPageLines = 200
+
+func (s *Server) partnerReport(c *fiber.Ctx, partnerID string) (*partnerReportView, error) {
+	lang := s.lang(c)
+	since, sinceText := s.reportSince(c, 2)
+	p := principal(c)
+	rows, err := s.svc.Partners.Summary(c.UserContext(), p, partnerID, since)
+	if err != nil {
+		return nil, err
+	}
+	lines, err := s.svc.Partners.Report(c.UserContext(), p, partnerID, since)
+	if err != nil {
+		return nil, err
+	}
+	v := &partnerReportView{Since: sinceText, CSVURL: "/partner/report.csv?since=" + sinceText,
+		Chart: s.monthlyChart(lang, since, s.now(), rows, func(r store.ReportRow) string { return r.PerkTitle })}
+	for _, r := range rows {
+		v.Count += r.Count
+		v.People += r.People
+	}
+	for i, l := range lines {
+		if i == partnerPageLines {
+			v.More = true
+			break
+		}
+		v.Lines = append(v.Lines, partnerReportLine{At: consoleTime(l.At), Venue: l.Venue, Perk: l.Perk, Member: l.Member, PartySize: l.PartySize, Guest: l.Guest})
+	}
+	return v, nil
+}
+
+func (s *Server) partnerReportCSV(c *fiber.Ctx) error {
+	lang := s.lang(c)
+	p := principal(c)
+	since, sinceText := s.reportSince(c, 2)
+	lines, err := s.svc.Partners.Report(c.UserContext(), p, p.PartnerID, since)
+	if err != nil {
+		return err
+	}
+	return sendCSV(c, "redemptions-since-"+sinceText+".csv", s.partnerReportRows(lang, lines))
+}
+
+func (s *Server) partnerReportRows(lang string, lines []partners.ReportLine) [][]string {
+	out := [][]string{{s.cat.T(lang, "partner.report.at"), s.cat.T(lang, "partner.report.venue"), s.cat.T(lang, "partner.report.perk"),
+		s.cat.T(lang, "partner.report.party_size"), s.cat.T(lang, "partner.report.member"), s.cat.T(lang, "partner.report.guest")}}
+	yes, no := s.cat.T(lang, "partner.report.yes"), s.cat.T(lang, "partner.report.no")
+	for _, l := range lines {
+		guest := no
+		if l.Guest {
+			guest = yes
+		}
+		out = append(out, []string{l.At.In(jst()).Format(time.DateTime), l.Venue, l.Perk, strconv.Itoa(l.PartySize), l.Member, guest})
+	}
+	return out
+}
