@@ -81,9 +81,16 @@ func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	ctx, cancelT := context.WithTimeout(bctx, 3*time.Minute)
 	t.Cleanup(func() {
 		cancelT()
-		_ = chromedp.Cancel(bctx) // closes the browser and waits for it
+		closeBrowser(bctx)
 		cancelC()
 		cancelA()
 	})
 	return ctx
+}
+
+// closeBrowser closes the browser and waits for it; a test may have closed
+// it already (chromedp panics on a second close), which is fine.
+func closeBrowser(ctx context.Context) {
+	defer func() { _ = recover() }()
+	_ = chromedp.Cancel(ctx)
 }
