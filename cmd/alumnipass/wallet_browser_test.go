@@ -341,14 +341,29 @@ func issueEnrolmentLink(t *testing.T, ts *testServer, tier string) string {
 // the pixels say what the page meant to draw.
 func readCardQR(t *testing.T, ctx context.Context) (code, step string) {
 	t.Helper()
-	var shot []byte
 	var drawn string
-	browse(t, ctx, 20*time.Second,
-		chromedp.Screenshot(`#card-qr`, &shot, chromedp.ByQuery),
-		chromedp.AttributeValue(`#card-qr`, "data-code", &drawn, nil, chromedp.ByQuery),
-		chromedp.AttributeValue(`#card-qr`, "data-step", &step, nil, chromedp.ByQuery),
-	)
-	code = decodeQR(t, shot)
+	// A screenshot taken while the canvas is being redrawn can be torn;
+	// take another one, a few times, before calling it a failure.
+	var lastErr error
+	for try := 0; try < 5; try++ {
+		var shot []byte
+		browse(t, ctx, 20*time.Second,
+			chromedp.Screenshot(`#card-qr`, &shot, chromedp.ByQuery),
+			chromedp.AttributeValue(`#card-qr`, "data-code", &drawn, nil, chromedp.ByQuery),
+			chromedp.AttributeValue(`#card-qr`, "data-step", &step, nil, chromedp.ByQuery),
+		)
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if code, lastErr = decodeQRImage(img); lastErr == nil {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if lastErr != nil {
+		t.Fatalf("no QR code in five screenshots of the card: %v", lastErr)
+	}
 	if code != drawn {
 		// A redraw between the two reads; the pixels are the truth.
 		t.Logf("screen shows %q, page data says %q", code, drawn)
@@ -357,20 +372,6 @@ func readCardQR(t *testing.T, ctx context.Context) (code, step string) {
 		t.Fatalf("the wallet QR reads %q, not a card code", code)
 	}
 	return code, step
-}
-
-// decodeQR reads the QR code in a PNG.
-func decodeQR(t *testing.T, pngBytes []byte) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(pngBytes))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	text, err := decodeQRImage(img)
-	if err != nil {
-		t.Fatalf("no QR code in the %v screenshot: %v", img.Bounds().Size(), err)
-	}
-	return text
 }
 
 func decodeQRImage(img image.Image) (string, error) {

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,7 +59,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		o.MaxConns = 16
 	}
 	if o.DatabaseURL != "" {
-		db, err := sqlx.Open("postgres", o.DatabaseURL)
+		db, err := sqlx.Open("postgres", withBinaryParameters(o.DatabaseURL))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -240,4 +241,19 @@ func isConnErr(err error) bool {
 		}
 	}
 	return false
+}
+
+// withBinaryParameters asks lib/pq to send parameterised statements in one
+// round trip (Parse, Bind and Execute together) instead of waiting for the
+// Parse; it is the largest cost of small statements on the scan path. An
+// explicit setting in the URL is kept.
+func withBinaryParameters(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Query().Has("binary_parameters") {
+		return dsn
+	}
+	q := u.Query()
+	q.Set("binary_parameters", "yes")
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -74,11 +74,7 @@ func newRig(tb testing.TB, dialect string, n int) *rig {
 		storetest.Must(tb, err)
 		r.cards = append(r.cards, issued{signed: card.SignedPart, secret: secret})
 	}
-	workers := 4
-	if dialect == store.SQLite {
-		workers = 1
-	}
-	r.log = NewLog(st, workers, 256)
+	r.log = NewLog(st, 1, 512)
 	tb.Cleanup(r.log.Close)
 	r.v = New(st, keys, sealer, r.log, r.at)
 	return r
