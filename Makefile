@@ -20,10 +20,10 @@ build:
 test:
 	$(GO) test -race -count=1 -timeout 30m ./...
 
-## bench: load tests against a real server on PostgreSQL, plus micro-benchmarks
+## bench: load tests against real servers on PostgreSQL and SQLite, plus the micro-benchmarks
+## of internal/credential and internal/csvimport, into one report (see docs/benchmarks.md)
 bench:
 	$(GO) run ./cmd/apbench -out docs/benchmarks-latest.md
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/credential/ ./internal/csvimport/
 
 ## lint: gofmt, go vet, staticcheck
 lint:
