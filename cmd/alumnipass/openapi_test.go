@@ -105,7 +105,7 @@ func (d *openAPI) enum(schema string) map[string]bool {
 	return out
 }
 
-var codesLine = regexp.MustCompile("(?m)^\\s*Codes:(.*)$")
+var codesLine = regexp.MustCompile(`(?m)^\s*Codes:(.*)$`)
 var backticked = regexp.MustCompile("`([a-z_]+)`")
 
 // listedCodes are the error codes a response's description names on its
