@@ -216,18 +216,7 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 	}
 	d.cardID, d.memberID = cardID, e.state.MemberID
 	d.Tier = e.state.Tier
-	switch {
-	case e.state.CardStatus != model.CardActive || e.state.MemberStatus == string(model.MemberRevoked):
-		d.Result = model.ResultRevoked
-		return nil
-	case e.state.MemberStatus == string(model.MemberSuspended):
-		d.Result = model.ResultSuspended
-		return nil
-	case now.Before(c.IssuedAt):
-		d.Result = model.ResultNotYetValid
-		return nil
-	case !now.Before(c.ExpiresAt):
-		d.Result = model.ResultExpired
+	if d.Result = standing(e.state.CardStatus == model.CardActive, e.state.MemberStatus, now, c.IssuedAt, c.ExpiresAt); d.Result != "" {
 		return nil
 	}
 	offset, ok, found := credential.MatchTOTP(e.secret, parsed.TOTP, now, TOTPWindow, TOTPSearch)
@@ -281,20 +270,11 @@ func (v *Verifier) decideGuest(ctx context.Context, p *model.Principal, parsed *
 	d.Tier, d.PartySize = host.state.Tier, pass.PartySize
 	until := pass.ValidUntil
 	d.ValidUntil = &until
-	switch {
-	case pass.Status != "active" || host.state.CardStatus != model.CardActive || host.state.MemberStatus == string(model.MemberRevoked):
-		d.Result = model.ResultRevoked
+	live := pass.Status == "active" && host.state.CardStatus == model.CardActive
+	if d.Result = standing(live, host.state.MemberStatus, now, pass.ValidFrom, pass.ValidUntil); d.Result != "" {
 		return nil
-	case host.state.MemberStatus == string(model.MemberSuspended):
-		d.Result = model.ResultSuspended
-		return nil
-	case now.Before(pass.ValidFrom):
-		d.Result = model.ResultNotYetValid
-		return nil
-	case !now.Before(pass.ValidUntil):
-		d.Result = model.ResultExpired
-		return nil
-	case pass.Uses >= pass.MaxUses:
+	}
+	if pass.Uses >= pass.MaxUses {
 		d.Result = model.ResultUsedUp
 		if at, venue, err := v.st.FirstGuestRedemption(ctx, passID); err == nil {
 			d.FirstUsedAt, d.FirstVenue = &at, venue
@@ -321,6 +301,22 @@ func (v *Verifier) decideGuest(ctx context.Context, p *model.Principal, parsed *
 	*claim = &store.CodeUse{CodeHash: hashCode(parsed.SignedPart + "@" + p.VenueID), VerificationID: rec.ID, VenueID: p.VenueID, At: now}
 	*claimExpires = now.Add(CodeLife)
 	return nil
+}
+
+// standing is the outcome of a credential's status and validity window,
+// or "" when it may be used: revoked, suspended, not yet valid, expired.
+func standing(live bool, memberStatus string, now, from, until time.Time) string {
+	switch {
+	case !live || memberStatus == string(model.MemberRevoked):
+		return model.ResultRevoked
+	case memberStatus == string(model.MemberSuspended):
+		return model.ResultSuspended
+	case now.Before(from):
+		return model.ResultNotYetValid
+	case !now.Before(until):
+		return model.ResultExpired
+	}
+	return ""
 }
 
 // card returns a card's state, from the cache when the change feed is healthy.
