@@ -23,36 +23,6 @@ import (
 	"github.com/alumnipass/alumnipass/internal/credential"
 )
 
-// raw sends a request exactly as given: no Content-Type unless ctype is
-// set, the body as bytes, extra headers as name/value pairs. A transport
-// error comes back as status 0, for the caller's test to report.
-func (ts *testServer) raw(method, path, token, ctype string, body []byte, headers ...string) *response {
-	ts.t.Helper()
-	req, err := http.NewRequest(method, ts.URL+path, bytes.NewReader(body))
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		// Status 0 fails every check of the caller, in the caller's test.
-		return &response{Body: []byte("transport error: " + err.Error())}
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-	_ = json.Unmarshal(b, &r.JSON)
-	return r
-}
-
 // headOnly writes a request head on a new connection and reads the answer.
 func (ts *testServer) headOnly(head string) *response {
 	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/alumnipass/alumnipass/internal/auth"
-	"github.com/alumnipass/alumnipass/internal/store"
 	"github.com/alumnipass/alumnipass/internal/store/storetest"
 )
 
@@ -48,12 +47,7 @@ func TestCLITokenAndKeys(t *testing.T) {
 	}
 
 	// A server on the same database: the CLI's key changes reach it.
-	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DatabaseURL: env["DATABASE_URL"], MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := openTestStore(t, env["DATABASE_URL"], 8)
 	ts := startServerOn(t, db, env["ALUMNIPASS_MASTER_KEY"])
 	f := ts.newFixture("gold")
 	now := time.Now()

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/alumnipass/alumnipass/internal/store"
 	"github.com/alumnipass/alumnipass/internal/store/storetest"
 )
 
@@ -13,25 +11,13 @@ import (
 // PostgreSQL: HR revokes through one, and the other refuses the member's
 // next code, although it had the card cached from a valid scan.
 func TestRevocationReachesTheOtherInstance(t *testing.T) {
-	ctx := context.Background()
 	url := storetest.NewPostgresDB(t)
-	open := func() *store.Store {
-		st, err := store.Open(ctx, store.Options{DatabaseURL: url, MaxConns: 8})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		if _, err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
 	key := "11" + "22"
 	for len(key) < 64 {
 		key += "33"
 	}
-	a := startServerOn(t, open(), key)
-	b := startServerOn(t, open(), key)
+	a := startServerOn(t, openTestStore(t, url, 8), key)
+	b := startServerOn(t, openTestStore(t, url, 8), key)
 	b.HRToken = a.HRToken
 	f := a.newFixture("gold")
 	now := time.Now()

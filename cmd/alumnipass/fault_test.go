@@ -19,8 +19,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/alumnipass/alumnipass/internal/store"
 )
 
 // pgCluster is a PostgreSQL server of the test's own, in a temporary
@@ -244,16 +242,8 @@ func (l *verifyLoad) finish() {
 func TestFaultDatabaseOutage(t *testing.T) {
 	pg := newPGCluster(t)
 	pg.start()
-	ctx := context.Background()
 	const maxConns = 16
-	st, err := store.Open(ctx, store.Options{DatabaseURL: pg.url(), MaxConns: maxConns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, pg.url(), maxConns)
 	ts := startServerOn(t, st, "")
 	f := ts.newFixture("gold")
 	if r := ts.verify(f.DeviceKey, f.cardCode(t, time.Now())); r.Str("result") != "valid" {
@@ -354,14 +344,7 @@ func TestFaultConnectionsExhausted(t *testing.T) {
 	pg.opts = "-c max_connections=12 -c superuser_reserved_connections=0"
 	pg.start()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{DatabaseURL: pg.url(), MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, pg.url(), 8)
 	ts := startServerOn(t, st, "")
 	f := ts.newFixture("gold")
 	v := ts.verify(f.DeviceKey, f.cardCode(t, time.Now()))

@@ -177,31 +177,45 @@ func (r *response) Str(key string) string {
 	return s
 }
 
-// do sends a request with an optional bearer token and JSON body.
+// do sends a request with an optional bearer token and a body: JSON for a
+// value, as is for a string, text/csv for bytes. A transport error fails
+// the test.
 func (ts *testServer) do(method, path, token string, body any, headers ...string) *response {
 	ts.t.Helper()
-	var rd io.Reader
+	var b []byte
 	ct := "application/json"
-	switch b := body.(type) {
+	switch v := body.(type) {
 	case nil:
+		ct = ""
 	case string:
-		rd = strings.NewReader(b)
+		b = []byte(v)
 	case []byte:
-		rd = bytes.NewReader(b)
-		ct = "text/csv"
+		b, ct = v, "text/csv"
 	default:
-		j, err := json.Marshal(b)
+		j, err := json.Marshal(v)
 		if err != nil {
 			ts.t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		b = j
 	}
-	req, err := http.NewRequest(method, ts.URL+path, rd)
+	r := ts.raw(method, path, token, ct, b, headers...)
+	if r.Status == 0 {
+		ts.t.Fatalf("%s %s: %s", method, path, r.Body)
+	}
+	return r
+}
+
+// raw sends a request exactly as given: no Content-Type unless ctype is
+// set, the body as bytes, extra headers as name/value pairs. A transport
+// error comes back as status 0, for the caller's test to report.
+func (ts *testServer) raw(method, path, token, ctype string, body []byte, headers ...string) *response {
+	ts.t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, bytes.NewReader(body))
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	if rd != nil {
-		req.Header.Set("Content-Type", ct)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -211,13 +225,30 @@ func (ts *testServer) do(method, path, token string, body any, headers ...string
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		ts.t.Fatal(err)
+		// Status 0 fails every check of the caller, in the caller's test.
+		return &response{Body: []byte("transport error: " + err.Error())}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	_ = json.Unmarshal(b, &r.JSON)
 	return r
+}
+
+// openTestStore opens and migrates a store on a PostgreSQL URL, closed at the
+// end of the test (several instances share a database this way).
+func openTestStore(t testing.TB, url string, maxConns int) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{DatabaseURL: url, MaxConns: maxConns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // must checks the status of an answer.

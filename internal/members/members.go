@@ -65,7 +65,6 @@ type Input struct {
 
 var (
 	employeeNoRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-	tierRe       = regexp.MustCompile(`^[a-z0-9_-]{1,16}$`)
 )
 
 // Normalize trims and validates an input, returning the first problem.
@@ -94,7 +93,7 @@ func (in *Input) Normalize() error {
 	if err != nil || addr.Address != in.Email || len(in.Email) > 254 {
 		return model.Invalidf("email", "invalid_email", "email must be a plain e-mail address such as taro@example.com")
 	}
-	if !tierRe.MatchString(in.Tier) {
+	if !model.ValidTier(in.Tier) {
 		return model.Invalidf("tier", "invalid_tier", "tier must be 1 to 16 lowercase letters, digits, '-' or '_' (for example standard, gold)")
 	}
 	if _, err := time.Parse("2006-01-02", in.DepartedOn); err != nil {

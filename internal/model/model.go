@@ -398,3 +398,17 @@ func ParseHours(h string) (start, end int, ok bool) {
 	end, ok2 := parse(b)
 	return start, end, ok1 && ok2 && start != end
 }
+
+// ValidTier says whether t is a tier name: 1 to 16 of a-z, 0-9, '-' and '_'.
+// The card code carries it, so the rule is the format's (credential.MaxTierLen).
+func ValidTier(t string) bool {
+	if len(t) == 0 || len(t) > 16 {
+		return false
+	}
+	for _, r := range t {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -192,7 +192,7 @@ func (s *Service) CreatePerk(ctx context.Context, p *model.Principal, partnerID 
 		return nil, model.Invalidf("eligible_tiers", "invalid_eligible_tiers", `eligible_tiers must list 1 to 20 tiers, or ["*"] for every tier`)
 	}
 	for _, t := range in.EligibleTiers {
-		if t != "*" && !validTier(t) {
+		if t != "*" && !model.ValidTier(t) {
 			return nil, model.Invalidf("eligible_tiers", "invalid_eligible_tiers", fmt.Sprintf("%q is not a tier name (lowercase letters, digits, - and _)", t))
 		}
 	}
@@ -255,18 +255,6 @@ func checkDays(days []string) (string, error) {
 		}
 	}
 	return strings.Join(out, ","), nil
-}
-
-func validTier(t string) bool {
-	if len(t) == 0 || len(t) > 16 {
-		return false
-	}
-	for _, r := range t {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // canSee refuses a partner manager or device another partner's data; HR

@@ -84,11 +84,10 @@ type EnrolmentInfo struct {
 
 // Inspect checks an enrolment token without using it.
 func (s *Service) Inspect(ctx context.Context, token string) (*EnrolmentInfo, error) {
-	card, m, err := s.enrolCard(ctx, token)
+	_, m, err := s.enrolCard(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	_ = card
 	return &EnrolmentInfo{DisplayName: m.DisplayName(), Locale: m.Locale}, nil
 }
 
