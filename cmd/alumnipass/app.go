@@ -77,7 +77,7 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 	// the next one, so batches are as large as the load (docs/benchmarks.md:
 	// four writers split them into small batches and cost PostgreSQL 40 %
 	// more CPU per scan).
-	vlog := verify.NewLog(st, 1, 512)
+	vlog := verify.NewLog(st, 2, 512)
 	pseudo := hmac.New(sha256.New, cfg.MasterKey)
 	pseudo.Write([]byte("alumnipass partner pseudonyms v1"))
 	svc := web.Services{

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
+	"os"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,7 +17,7 @@ var errDone = errors.New("no more work")
 // request is one request of a load phase. It returns an outcome label for
 // the result mix (an HTTP 2xx answer) or an error (transport error or other
 // status, counted as an error).
-type request func(ctx context.Context, client *http.Client) (outcome string, err error)
+type request func(ctx context.Context, c *rawConn) (outcome string, err error)
 
 // loadPhase is a closed-loop load: conns workers, each with its own
 // keep-alive connection, send requests back to back for a duration.
@@ -80,19 +80,6 @@ func (r *loadResult) percentile(p float64) time.Duration {
 	return r.latencies[i]
 }
 
-// loadTransport is the tuned client side: one keep-alive connection per
-// worker, no compression, no connection churn.
-func loadTransport(conns int) *http.Transport {
-	return &http.Transport{
-		MaxConnsPerHost:     conns,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
-}
-
 // workerStats is what one worker collects, merged at the end.
 type workerStats struct {
 	latencies []time.Duration
@@ -102,9 +89,6 @@ type workerStats struct {
 
 // run drives the phase and measures it.
 func (ph *loadPhase) run(ctx context.Context) (*loadResult, error) {
-	tr := loadTransport(ph.conns)
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	stats := make([]workerStats, ph.conns)
 	before := ph.sampleCPU()
 	start := time.Now()
@@ -116,7 +100,9 @@ func (ph *loadPhase) run(ctx context.Context) (*loadResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stats[w] = ph.work(phaseCtx, client, deadline)
+			c := newRawConn(ph.server.url, 30*time.Second)
+			defer c.close()
+			stats[w] = ph.work(phaseCtx, c, deadline)
 		}()
 	}
 	wg.Wait()
@@ -142,11 +128,11 @@ func (ph *loadPhase) run(ctx context.Context) (*loadResult, error) {
 	return res, nil
 }
 
-func (ph *loadPhase) work(ctx context.Context, client *http.Client, deadline time.Time) workerStats {
+func (ph *loadPhase) work(ctx context.Context, c *rawConn, deadline time.Time) workerStats {
 	s := workerStats{outcomes: map[string]int{}, errors: map[string]int{}, latencies: make([]time.Duration, 0, 4096)}
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		t0 := time.Now()
-		outcome, err := ph.send(ctx, client)
+		outcome, err := ph.send(ctx, c)
 		if errors.Is(err, errDone) {
 			break
 		}
@@ -178,15 +164,9 @@ func errorLabel(err error) string {
 	if errors.As(err, &se) {
 		return "HTTP " + strconv.Itoa(se.status)
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return "timeout"
 	}
 	return "transport error"
 }
 
-// drain reads and closes a body so the connection is reused.
-func drain(resp *http.Response) []byte {
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return b
-}

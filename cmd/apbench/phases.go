@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,20 +20,14 @@ type verifyAnswer struct {
 }
 
 // postVerify sends one code to POST /api/v1/verify with a venue's key.
-func postVerify(ctx context.Context, client *http.Client, base, key, code string) (*verifyAnswer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/verify", strings.NewReader(`{"code":"`+code+`"}`))
+func postVerify(ctx context.Context, c *rawConn, key, code string) (*verifyAnswer, error) {
+	status, body, err := c.do(ctx, http.MethodPost, "/api/v1/verify",
+		[]header{{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}}, `{"code":"`+code+`"}`)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	body := drain(resp)
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusError{resp.StatusCode}
+	if status != http.StatusOK {
+		return nil, statusError{status}
 	}
 	return decodeVerify(body)
 }
@@ -111,20 +104,14 @@ func (s *scans) take() (scan, bool) {
 
 // healthzLoad is the baseline: the cheapest route of the same server.
 func healthzLoad(srv *server, conns int, d time.Duration) *loadPhase {
-	url := srv.url + "/healthz"
 	return &loadPhase{name: "GET /healthz", conns: conns, duration: d, server: srv,
-		send: func(ctx context.Context, client *http.Client) (string, error) {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		send: func(ctx context.Context, c *rawConn) (string, error) {
+			status, _, err := c.do(ctx, http.MethodGet, "/healthz", nil, "")
 			if err != nil {
 				return "", err
 			}
-			resp, err := client.Do(req)
-			if err != nil {
-				return "", err
-			}
-			drain(resp)
-			if resp.StatusCode != http.StatusOK {
-				return "", statusError{resp.StatusCode}
+			if status != http.StatusOK {
+				return "", statusError{status}
 			}
 			return "ok", nil
 		}}
@@ -136,7 +123,7 @@ func healthzLoad(srv *server, conns int, d time.Duration) *loadPhase {
 func warmupLoad(srv *server, fx *fixture, conns int, valid *scans) *loadPhase {
 	var next atomic.Int64
 	return &loadPhase{name: "POST /api/v1/verify, first scan of each card", conns: conns, duration: 5 * time.Minute, server: srv, logged: true,
-		send: func(ctx context.Context, client *http.Client) (string, error) {
+		send: func(ctx context.Context, c *rawConn) (string, error) {
 			i := int(next.Add(1) - 1)
 			if i >= len(fx.wallets) {
 				return "", errDone
@@ -144,7 +131,7 @@ func warmupLoad(srv *server, fx *fixture, conns int, valid *scans) *loadPhase {
 			w := fx.wallets[i]
 			step := totpStep(time.Now().Add(stepMargin)) - 1
 			w.lastStep.Store(step)
-			d, err := postVerify(ctx, client, srv.url, fx.keys[w.key].token, w.codeAt(step))
+			d, err := postVerify(ctx, c, fx.keys[w.key].token, w.codeAt(step))
 			if err != nil {
 				return "", err
 			}
@@ -159,9 +146,9 @@ func warmupLoad(srv *server, fx *fixture, conns int, valid *scans) *loadPhase {
 // at its own venue.
 func verifyLoad(srv *server, fx *fixture, pool *codePool, conns int, d time.Duration) *loadPhase {
 	return &loadPhase{name: "POST /api/v1/verify", conns: conns, duration: d, server: srv, logged: true,
-		send: func(ctx context.Context, client *http.Client) (string, error) {
+		send: func(ctx context.Context, c *rawConn) (string, error) {
 			w, code, _ := pool.take(time.Now())
-			ans, err := postVerify(ctx, client, srv.url, fx.keys[w.key].token, code)
+			ans, err := postVerify(ctx, c, fx.keys[w.key].token, code)
 			if err != nil {
 				return "", err
 			}
@@ -174,26 +161,22 @@ func verifyLoad(srv *server, fx *fixture, pool *codePool, conns int, d time.Dura
 func redeemLoad(srv *server, fx *fixture, valid *scans, conns int, d time.Duration) *loadPhase {
 	var seq atomic.Int64
 	return &loadPhase{name: "POST /api/v1/redemptions", conns: conns, duration: d, server: srv, logged: true,
-		send: func(ctx context.Context, client *http.Client) (string, error) {
+		send: func(ctx context.Context, c *rawConn) (string, error) {
 			sc, ok := valid.take()
 			if !ok {
 				return "", errDone
 			}
 			body := `{"verification_id":"` + sc.verificationID + `","perk_id":"` + fx.perkID + `","party_size":1}`
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.url+"/api/v1/redemptions", strings.NewReader(body))
+			status, _, err := c.do(ctx, http.MethodPost, "/api/v1/redemptions", []header{
+				{"Authorization", "Bearer " + fx.keys[sc.key].token},
+				{"Content-Type", "application/json"},
+				{"Idempotency-Key", "apbench-" + strconv.FormatInt(seq.Add(1), 10)},
+			}, body)
 			if err != nil {
 				return "", err
 			}
-			req.Header.Set("Authorization", "Bearer "+fx.keys[sc.key].token)
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Idempotency-Key", "apbench-"+strconv.FormatInt(seq.Add(1), 10))
-			resp, err := client.Do(req)
-			if err != nil {
-				return "", err
-			}
-			drain(resp)
-			if resp.StatusCode != http.StatusCreated {
-				return "", statusError{resp.StatusCode}
+			if status != http.StatusCreated {
+				return "", statusError{status}
 			}
 			return "created", nil
 		}}

@@ -26,12 +26,13 @@ const revocationTimeout = 10 * time.Second
 // just answered valid), so only the change feed can tell it.
 func measureRevocation(ctx context.Context, a, b *server, fx *fixture, trials int) (*revocationResult, error) {
 	hr := newAPI(a.url, 30*time.Second)
-	client := &http.Client{Transport: loadTransport(1), Timeout: 10 * time.Second}
+	c := newRawConn(b.url, 10*time.Second)
+	defer c.close()
 	res := &revocationResult{}
 	for i := range trials {
 		w := fx.wallets[len(fx.wallets)-1-i]
 		key := fx.keys[w.key].token
-		d, err := postVerify(ctx, client, b.url, key, w.codeAt(totpStep(time.Now())))
+		d, err := postVerify(ctx, c, key, w.codeAt(totpStep(time.Now())))
 		if err != nil {
 			return nil, fmt.Errorf("scan on B before revoking: %w", err)
 		}
@@ -45,7 +46,7 @@ func measureRevocation(ctx context.Context, a, b *server, fx *fixture, trials in
 			res.ackToA = append(res.ackToA, time.Since(start))
 			acked <- err
 		}()
-		refused, err := pollUntilRevoked(ctx, client, b.url, key, w, start)
+		refused, err := pollUntilRevoked(ctx, c, key, w, start)
 		if ackErr := <-acked; ackErr != nil {
 			return nil, ackErr
 		}
@@ -63,9 +64,9 @@ func measureRevocation(ctx context.Context, a, b *server, fx *fixture, trials in
 
 // pollUntilRevoked scans w's current code on B every 5 ms and returns the
 // time since start of the first revoked answer, or 0 after the timeout.
-func pollUntilRevoked(ctx context.Context, client *http.Client, base, key string, w *wallet, start time.Time) (time.Duration, error) {
+func pollUntilRevoked(ctx context.Context, c *rawConn, key string, w *wallet, start time.Time) (time.Duration, error) {
 	for time.Since(start) < revocationTimeout {
-		d, err := postVerify(ctx, client, base, key, w.codeAt(totpStep(time.Now())))
+		d, err := postVerify(ctx, c, key, w.codeAt(totpStep(time.Now())))
 		if err != nil {
 			return 0, fmt.Errorf("poll B: %w", err)
 		}

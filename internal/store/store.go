@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -42,6 +43,8 @@ type Store struct {
 	dialect string
 	dsn     string
 	events  *Events
+	prepMu  sync.Mutex
+	logStmt *sql.Stmt // LogScans on PostgreSQL, prepared on first use
 }
 
 // Options tune Open.
@@ -112,6 +115,12 @@ func (s *Store) Events() *Events { return s.events }
 // Close stops listening and closes the pool.
 func (s *Store) Close() error {
 	s.events.close()
+	s.prepMu.Lock()
+	if s.logStmt != nil {
+		_ = s.logStmt.Close()
+		s.logStmt = nil
+	}
+	s.prepMu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -95,6 +96,212 @@ func (c *Conn) InsertVerifications(ctx context.Context, vs []model.Verification)
 		return fmt.Errorf("insert verifications: %w", mapErr(err))
 	}
 	return nil
+}
+
+// ScanRecord is one verification of a batch written by LogScans.
+type ScanRecord struct {
+	model.Verification
+	// ClaimHash, when set, is the code_uses key this row depends on (the
+	// code hash of a card scan; for a guest pass, the pass at this venue).
+	// The row is written only if its batch got that claim: the claiming row
+	// itself and later scans of the same code in the batch, whose result
+	// was decided against the claiming row.
+	ClaimHash string
+	// ClaimExpires is set on the row that claims ClaimHash for its batch
+	// (the first valid scan of it there).
+	ClaimExpires *time.Time
+}
+
+// LogScans writes a batch of verifications at once and returns the code
+// keys it claimed. Rows with ClaimExpires claim ClaimHash in code_uses
+// (the primary key decides across instances; an expired claim is taken
+// over); dependent rows of a code the batch did not get are not written:
+// the caller decides them against the earlier use and writes them with
+// InsertVerifications. On PostgreSQL this is one prepared statement (a
+// data-modifying CTE over unnest()ed arrays, so the text never changes and
+// is parsed and planned once per connection) in its own implicit
+// transaction: one round trip and one commit per batch. On SQLite it is one
+// transaction of two statements.
+func (s *Store) LogScans(ctx context.Context, rows []ScanRecord) (map[string]bool, error) {
+	if len(rows) == 0 {
+		return map[string]bool{}, nil
+	}
+	if s.dialect == Postgres {
+		return s.logScansPostgres(ctx, rows)
+	}
+	var claimed map[string]bool
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var uses []CodeUse
+		var expires []time.Time
+		for _, r := range rows {
+			if r.ClaimExpires != nil {
+				uses = append(uses, CodeUse{CodeHash: r.ClaimHash, VerificationID: r.ID, VenueID: r.VenueID, At: r.At})
+				expires = append(expires, *r.ClaimExpires)
+			}
+		}
+		var err error
+		if claimed, err = tx.ClaimCodes(ctx, uses, expires); err != nil {
+			return err
+		}
+		vs := make([]model.Verification, 0, len(rows))
+		for _, r := range rows {
+			if r.ClaimHash == "" || claimed[r.ClaimHash] {
+				vs = append(vs, r.Verification)
+			}
+		}
+		return tx.InsertVerifications(ctx, vs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return claimed, nil
+}
+
+// logScansSQL is LogScans on PostgreSQL. Claims are inserted in code hash
+// order, so two concurrent batches lock their rows in the same order.
+const logScansSQL = `
+WITH input AS (
+	SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+		$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::timestamptz[])
+	AS t (id, at, partner_id, venue_id, api_key_id, kind, card_id, guest_pass_id, member_id,
+		code_hash, result, detail, claim_hash, claim_expires)
+), claimed AS (
+	INSERT INTO code_uses (code_hash, verification_id, venue_id, at, expires_at)
+	SELECT claim_hash, id, venue_id, at, claim_expires FROM input
+	WHERE claim_expires IS NOT NULL ORDER BY claim_hash
+	ON CONFLICT (code_hash) DO UPDATE SET verification_id = excluded.verification_id,
+		venue_id = excluded.venue_id, at = excluded.at, expires_at = excluded.expires_at
+		WHERE code_uses.expires_at <= excluded.at
+	RETURNING code_hash
+), logged AS (
+	INSERT INTO verifications (id, at, partner_id, venue_id, api_key_id, kind, card_id, guest_pass_id,
+		member_id, code_hash, result, detail)
+	SELECT id, at, partner_id, venue_id, api_key_id, kind, card_id, guest_pass_id, member_id,
+		code_hash, result, detail
+	FROM input WHERE claim_hash IS NULL OR claim_hash IN (SELECT code_hash FROM claimed)
+)
+SELECT code_hash FROM claimed`
+
+func (s *Store) logScansPostgres(ctx context.Context, rows []ScanRecord) (map[string]bool, error) {
+	stmt, err := s.logScansStmt(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cols [14]pgArray
+	for _, r := range rows {
+		cols[0].text(r.ID)
+		cols[1].time(r.At)
+		cols[2].text(r.PartnerID)
+		cols[3].text(r.VenueID)
+		cols[4].text(r.APIKeyID)
+		cols[5].text(r.Kind)
+		cols[6].nullText(r.CardID)
+		cols[7].nullText(r.GuestPassID)
+		cols[8].nullText(r.MemberID)
+		cols[9].text(r.CodeHash)
+		cols[10].text(r.Result)
+		cols[11].text(r.Detail)
+		if r.ClaimHash != "" {
+			cols[12].text(r.ClaimHash)
+		} else {
+			cols[12].null()
+		}
+		if r.ClaimExpires != nil {
+			cols[13].time(*r.ClaimExpires)
+		} else {
+			cols[13].null()
+		}
+	}
+	args := make([]any, len(cols))
+	for i := range cols {
+		args[i] = cols[i].String()
+	}
+	res, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("log scans: %w", mapErr(err))
+	}
+	defer res.Close()
+	claimed := make(map[string]bool, len(rows))
+	for res.Next() {
+		var h string
+		if err := res.Scan(&h); err != nil {
+			return nil, fmt.Errorf("log scans: %w", mapErr(err))
+		}
+		claimed[h] = true
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("log scans: %w", mapErr(err))
+	}
+	return claimed, nil
+}
+
+// logScansStmt prepares logScansSQL once for the pool; database/sql
+// prepares it again on each connection that runs it, and after a reconnect.
+func (s *Store) logScansStmt(ctx context.Context) (*sql.Stmt, error) {
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if s.logStmt != nil {
+		return s.logStmt, nil
+	}
+	stmt, err := s.db.PrepareContext(ctx, logScansSQL)
+	if err != nil {
+		return nil, fmt.Errorf("prepare log scans: %w", mapErr(err))
+	}
+	s.logStmt = stmt
+	return stmt, nil
+}
+
+// pgArray builds the text form of a one-dimensional PostgreSQL array, the
+// cheapest way to pass a column of a batch as one parameter.
+type pgArray struct{ b []byte }
+
+func (a *pgArray) sep() {
+	if len(a.b) == 0 {
+		a.b = append(a.b, '{')
+	} else {
+		a.b = append(a.b, ',')
+	}
+}
+
+// text adds a quoted element; only " and \ need escaping inside quotes.
+func (a *pgArray) text(s string) {
+	a.sep()
+	a.b = append(a.b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			a.b = append(a.b, '\\')
+		}
+		a.b = append(a.b, s[i])
+	}
+	a.b = append(a.b, '"')
+}
+
+func (a *pgArray) nullText(s *string) {
+	if s == nil {
+		a.null()
+		return
+	}
+	a.text(*s)
+}
+
+func (a *pgArray) null() {
+	a.sep()
+	a.b = append(a.b, "NULL"...)
+}
+
+func (a *pgArray) time(t time.Time) {
+	a.sep()
+	a.b = append(a.b, '"')
+	a.b = t.UTC().AppendFormat(a.b, "2006-01-02 15:04:05.999999Z07:00")
+	a.b = append(a.b, '"')
+}
+
+// String closes the array; an empty one is {}.
+func (a *pgArray) String() string {
+	if len(a.b) == 0 {
+		return "{}"
+	}
+	return string(append(a.b, '}'))
 }
 
 // Verification returns one verification.

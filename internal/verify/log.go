@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -113,9 +112,7 @@ func (l *Log) flush(batch []*pending) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	results := make([]written, len(batch))
-	err := l.st.InTx(ctx, func(tx *store.Tx) error {
-		return writeBatch(ctx, tx, batch, results)
-	})
+	err := writeBatch(ctx, l.st, batch, results)
 	if err != nil && !errors.Is(err, model.ErrUnavailable) {
 		err = fmt.Errorf("%w: %v", model.ErrUnavailable, err)
 	}
@@ -124,78 +121,88 @@ func (l *Log) flush(batch []*pending) {
 	}
 }
 
-func writeBatch(ctx context.Context, tx *store.Tx, batch []*pending, results []written) error {
-	var uses []store.CodeUse
-	var expires []time.Time
-	firstInBatch := map[string]int{}
+// writeBatch writes a batch in one statement (store.LogScans) in the common
+// case. The first valid scan of each code in the batch claims it; later
+// scans of the same code in the batch are decided against that first one
+// and written with it. Only when a code was already used before the batch
+// does a second statement run, which reads the earlier uses and writes
+// those scans as repeats or replays. If it fails, the batch is answered 503
+// though its first part is on record: an answer is never given for a scan
+// that is not, and a retry of such a code is a repeat, not a new use.
+func writeBatch(ctx context.Context, st *store.Store, batch []*pending, results []written) error {
+	rows := make([]store.ScanRecord, len(batch))
+	leader := make(map[string]int, len(batch))
+	venueNames := map[string]string{}
 	for i, p := range batch {
-		if p.e.claim == nil {
-			continue
-		}
-		if _, dup := firstInBatch[p.e.claim.CodeHash]; dup {
-			continue
-		}
-		firstInBatch[p.e.claim.CodeHash] = i
-		uses = append(uses, *p.e.claim)
-		expires = append(expires, p.e.expires)
-	}
-	// A fixed order of keys keeps two concurrent batches from deadlocking.
-	sort.Sort(byHash{uses, expires})
-	claimed, err := tx.ClaimCodes(ctx, uses, expires)
-	if err != nil {
-		return err
-	}
-	var taken []string
-	for h := range firstInBatch {
-		if !claimed[h] {
-			taken = append(taken, h)
-		}
-	}
-	earlier, err := tx.CodeUses(ctx, taken)
-	if err != nil {
-		return err
-	}
-	recs := make([]model.Verification, len(batch))
-	for i, p := range batch {
-		recs[i] = p.e.rec
+		rows[i].Verification = p.e.rec
 		if p.e.claim == nil {
 			continue
 		}
 		h := p.e.claim.CodeHash
-		var first *store.CodeUse
-		if u, ok := earlier[h]; ok {
-			first = &u
-		} else if j := firstInBatch[h]; j != i {
-			u := *batch[j].e.claim
-			if u.VenueID != p.e.claim.VenueID {
-				if v, err := tx.Venue(ctx, u.VenueID); err == nil {
-					u.VenueName = v.Name
-				}
-			}
-			first = &u
-		}
-		if first == nil {
+		rows[i].ClaimHash = h
+		j, seen := leader[h]
+		if !seen {
+			leader[h] = i
+			rows[i].ClaimExpires = &batch[i].e.expires
 			continue
 		}
-		results[i].first = first
-		if first.VenueID == p.e.claim.VenueID {
-			recs[i].Detail = "repeat of " + first.VerificationID
-		} else {
-			recs[i].Result = model.ResultReplayed
-			recs[i].Detail = "first used " + first.VerificationID
+		first := *batch[j].e.claim
+		if first.VenueID != p.e.claim.VenueID {
+			name, ok := venueNames[first.VenueID]
+			if !ok {
+				if v, err := st.Venue(ctx, first.VenueID); err == nil {
+					name = v.Name
+				}
+				venueNames[first.VenueID] = name
+			}
+			first.VenueName = name
+		}
+		results[i].first = &first
+		against(&rows[i].Verification, &first)
+	}
+	claimed, err := st.LogScans(ctx, rows)
+	if err != nil {
+		return err
+	}
+	var taken []string
+	for h := range leader {
+		if !claimed[h] {
+			taken = append(taken, h)
 		}
 	}
-	return tx.InsertVerifications(ctx, recs)
+	if len(taken) == 0 {
+		return nil
+	}
+	earlier, err := st.CodeUses(ctx, taken)
+	if err != nil {
+		return err
+	}
+	var late []model.Verification
+	for i, p := range batch {
+		if p.e.claim == nil || claimed[p.e.claim.CodeHash] {
+			continue
+		}
+		first, ok := earlier[p.e.claim.CodeHash]
+		if !ok {
+			// Claimed by someone, yet gone (purged in between): unsure,
+			// so no answer rather than a guess.
+			return fmt.Errorf("first use of code %s not found: %w", p.e.claim.CodeHash, model.ErrUnavailable)
+		}
+		rec := p.e.rec
+		against(&rec, &first)
+		results[i].first = &first
+		late = append(late, rec)
+	}
+	return st.InsertVerifications(ctx, late)
 }
 
-type byHash struct {
-	uses    []store.CodeUse
-	expires []time.Time
-}
-
-func (b byHash) Len() int           { return len(b.uses) }
-func (b byHash) Less(i, j int) bool { return b.uses[i].CodeHash < b.uses[j].CodeHash }
-func (b byHash) Swap(i, j int) {
-	b.uses[i], b.uses[j] = b.uses[j], b.uses[i]
-	b.expires[i], b.expires[j] = b.expires[j], b.expires[i]
+// against records a scan of a code that was used first by another scan: a
+// repeat at the same venue (the counter asking again), a replay elsewhere.
+func against(rec *model.Verification, first *store.CodeUse) {
+	if first.VenueID == rec.VenueID {
+		rec.Detail = "repeat of " + first.VerificationID
+		return
+	}
+	rec.Result = model.ResultReplayed
+	rec.Detail = "first used " + first.VerificationID
 }
