@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -169,4 +169,3 @@ func errorLabel(err error) string {
 	}
 	return "transport error"
 }
-
