@@ -2,7 +2,9 @@ package web
 
 import (
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -21,7 +23,9 @@ func (s *Server) verify(c *fiber.Ctx) error {
 	var in struct {
 		Code string `json:"code"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if code, ok := codeBody(c); ok {
+		in.Code = code
+	} else if err := bindJSON(c, &in); err != nil {
 		return err
 	}
 	if in.Code == "" {
@@ -64,4 +68,62 @@ func tooMany(c *fiber.Ctx, wait time.Duration) error {
 	c.Set("Retry-After", strconv.Itoa(secs))
 	return c.Status(fiber.StatusTooManyRequests).JSON(apiError{Error: apiErrorBody{Code: "rate_limited",
 		Message: "Too many attempts; wait " + strconv.Itoa(secs) + " seconds and try again.", RetryAfter: secs}})
+}
+
+// codeBody reads the body every scanner sends, {"code":"…"}, without
+// encoding/json: it is the one request of the counter's hot path, and
+// decoding it through reflection cost more than the verification decision
+// (docs/benchmarks.md). It takes only the plain shape (optional JSON
+// whitespace, no escapes, no control characters, valid UTF-8, the JSON
+// content type); anything else returns false and goes through bindJSON, so
+// odd bodies get the same answers as before.
+func codeBody(c *fiber.Ctx) (string, bool) {
+	ct := c.Request().Header.ContentType()
+	if len(ct) < 16 || !strings.EqualFold(string(ct[:16]), "application/json") {
+		return "", false
+	}
+	b := c.Body()
+	if len(b) > maxJSONBody {
+		return "", false
+	}
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return "", false
+	}
+	i = skipSpace(b, i+1)
+	const key = `"code"`
+	if len(b)-i < len(key) || string(b[i:i+len(key)]) != key {
+		return "", false
+	}
+	i = skipSpace(b, i+len(key))
+	if i >= len(b) || b[i] != ':' {
+		return "", false
+	}
+	i = skipSpace(b, i+1)
+	if i >= len(b) || b[i] != '"' {
+		return "", false
+	}
+	start := i + 1
+	end := start
+	for ; end < len(b) && b[end] != '"'; end++ {
+		if b[end] == '\\' || b[end] < 0x20 {
+			return "", false
+		}
+	}
+	if end >= len(b) {
+		return "", false
+	}
+	i = skipSpace(b, end+1)
+	if i >= len(b) || b[i] != '}' || skipSpace(b, i+1) != len(b) || !utf8.Valid(b[start:end]) {
+		return "", false
+	}
+	return string(b[start:end]), true
+}
+
+// skipSpace skips JSON whitespace from i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
