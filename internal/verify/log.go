@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alumnipass/alumnipass/internal/model"
@@ -24,6 +25,14 @@ type Log struct {
 	wg       sync.WaitGroup
 	mu       sync.RWMutex
 	closed   bool
+
+	// With several writers, a writer whose batch is small waits while
+	// another batch is in flight (for more scans, or for that flush to
+	// end): two small commits cost PostgreSQL more than one large one, and
+	// a second writer is only worth it when scans pile up meanwhile.
+	inflight   atomic.Int32
+	flushed    chan struct{} // a token after every flush
+	overlapMin int
 }
 
 type entry struct {
@@ -46,9 +55,12 @@ type outcome struct {
 	err error
 }
 
-// NewLog starts workers writers; maxBatch bounds one transaction.
-func NewLog(st *store.Store, workers, maxBatch int) *Log {
-	l := &Log{st: st, queue: make(chan *pending, 4*maxBatch*workers), maxBatch: maxBatch}
+// NewLog starts workers writers; maxBatch bounds one transaction. A writer
+// starts a batch while another is in flight only once it holds overlapMin
+// scans.
+func NewLog(st *store.Store, workers, maxBatch, overlapMin int) *Log {
+	l := &Log{st: st, queue: make(chan *pending, 4*maxBatch*workers), maxBatch: maxBatch,
+		flushed: make(chan struct{}, 1), overlapMin: min(overlapMin, maxBatch)}
 	for range workers {
 		l.wg.Add(1)
 		go l.worker()
@@ -91,21 +103,43 @@ func (l *Log) worker() {
 	defer l.wg.Done()
 	batch := make([]*pending, 0, l.maxBatch)
 	for p := range l.queue {
-		batch = append(batch[:0], p)
-	drain:
-		for len(batch) < l.maxBatch {
+		batch = l.drain(append(batch[:0], p))
+		open := true
+		for open && len(batch) < l.overlapMin && l.inflight.Load() > 0 {
 			select {
 			case q, ok := <-l.queue:
 				if !ok {
-					break drain
+					open = false
+					break
 				}
-				batch = append(batch, q)
-			default:
-				break drain
+				batch = l.drain(append(batch, q))
+			case <-l.flushed:
 			}
 		}
+		l.inflight.Add(1)
 		l.flush(batch)
+		l.inflight.Add(-1)
+		select {
+		case l.flushed <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// drain adds what is queued now, up to maxBatch, without waiting.
+func (l *Log) drain(batch []*pending) []*pending {
+	for len(batch) < l.maxBatch {
+		select {
+		case q, ok := <-l.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, q)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (l *Log) flush(batch []*pending) {

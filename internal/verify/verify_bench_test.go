@@ -74,7 +74,7 @@ func newRig(tb testing.TB, dialect string, n int) *rig {
 		storetest.Must(tb, err)
 		r.cards = append(r.cards, issued{signed: card.SignedPart, secret: secret})
 	}
-	r.log = NewLog(st, 1, 512)
+	r.log = NewLog(st, 1, 512, 0)
 	tb.Cleanup(r.log.Close)
 	r.v = New(st, keys, sealer, r.log, r.at)
 	return r

@@ -60,7 +60,8 @@ func (s *Server) verify(c *fiber.Ctx) error {
 		}
 	}
 	c.Set("Cache-Control", "no-store")
-	return c.JSON(d)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(d.AppendJSON(make([]byte, 0, 512)))
 }
 
 func tooMany(c *fiber.Ctx, wait time.Duration) error {
