@@ -75,11 +75,11 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 	}
 	// Two log writers: every scan waiting while a batch commits goes into
 	// the next one; the second writer starts a batch of its own, while the
-	// first is in flight, only once 16 scans wait, so batches stay large
+	// first is in flight, only once 32 scans wait, so batches stay large
 	// (docs/benchmarks.md: four free writers split them into small batches
 	// and cost PostgreSQL 40 % more CPU per scan; one left a core idle
 	// while its batch committed).
-	vlog := verify.NewLog(st, 2, 512, 16)
+	vlog := verify.NewLog(st, 2, 512, 32)
 	pseudo := hmac.New(sha256.New, cfg.MasterKey)
 	pseudo.Write([]byte("alumnipass partner pseudonyms v1"))
 	svc := web.Services{
