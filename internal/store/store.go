@@ -45,6 +45,8 @@ type Store struct {
 	events  *Events
 	prepMu  sync.Mutex
 	logStmt *sql.Stmt // LogScans on PostgreSQL, prepared on first use
+	// binaryParams: lib/pq sends []byte parameters in binary format.
+	binaryParams bool
 }
 
 // Options tune Open.
@@ -62,14 +64,16 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		o.MaxConns = 16
 	}
 	if o.DatabaseURL != "" {
-		db, err := sqlx.Open("postgres", withBinaryParameters(o.DatabaseURL))
+		dsn := withBinaryParameters(o.DatabaseURL)
+		db, err := sqlx.Open("postgres", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		cfg, cfgErr := pq.NewConfig(dsn)
 		db.SetMaxOpenConns(o.MaxConns)
 		db.SetMaxIdleConns(o.MaxConns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s := &Store{db: db, dialect: Postgres, dsn: o.DatabaseURL}
+		s := &Store{db: db, dialect: Postgres, dsn: o.DatabaseURL, binaryParams: cfgErr == nil && cfg.BinaryParameters}
 		s.Conn = Conn{s: s, x: db}
 		s.events = newEvents(s)
 		return s, nil
