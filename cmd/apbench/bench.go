@@ -184,7 +184,14 @@ func (b *bench) runPhase(ctx context.Context, ph *loadPhase) (*loadResult, error
 			return nil, err
 		}
 	}
+	var goBefore goStats
+	if ph.server != nil {
+		goBefore = scrapeGoStats(ctx, ph.server.url)
+	}
 	res, err := ph.run(ctx)
+	if err == nil && ph.server != nil {
+		res.goStats = scrapeGoStats(ctx, ph.server.url).sub(goBefore)
+	}
 	if perf != nil {
 		if err := perf.Wait(); err != nil {
 			return nil, fmt.Errorf("perf record: %w", err)

@@ -61,6 +61,7 @@ type loadResult struct {
 	cpu       cpuUse
 	writeTxns int64 // write transactions PostgreSQL committed meanwhile
 	logged    bool
+	goStats   goStats // the server's allocations and GC cycles meanwhile
 }
 
 // rate is answered requests per second.

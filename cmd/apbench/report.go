@@ -133,9 +133,10 @@ func (r *report) writeLoads(b *strings.Builder) {
 		"sending the next request as soon as the answer is read. CPU is user+system time during the phase, from /proc: " +
 		"the server process, apbench itself (the load generator, which shares the 2 cores), all `postgres` processes, and everything else on the machine (\"others\": noise from a shared machine). " +
 		"PG write transactions: transaction ids PostgreSQL assigned during the phase (whole server, so another user's writes would count too); " +
-		"for verify this is the number of group commits, so requests per write transaction is the average batch.\n\n")
-	b.WriteString("| phase | conns | requests | req/s | p50 | p90 | p99 | max | errors | CPU server | CPU apbench | CPU postgres | CPU others | CPU per request: server / postgres / apbench | PG write transactions | requests per write transaction |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		"for verify this is the number of group commits, so requests per write transaction is the average batch. " +
+		"Server allocations: the server's own Go runtime counters (`go_memstats_mallocs_total`, `go_memstats_alloc_bytes_total`, `go_gc_duration_seconds_count` from its /metrics) before and after the phase, per request: objects / bytes / GC cycles per 1,000 requests.\n\n")
+	b.WriteString("| phase | conns | requests | req/s | p50 | p90 | p99 | max | errors | CPU server | CPU apbench | CPU postgres | CPU others | CPU per request: server / postgres / apbench | PG write transactions | requests per write transaction | server allocations per request |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, l := range []*loadResult{r.healthz, r.verify, r.warmup, r.redeem} {
 		errs := strconv.Itoa(l.errors)
 		if l.errors > 0 {
@@ -149,10 +150,10 @@ func (r *report) writeLoads(b *strings.Builder) {
 		if l.logged && l.writeTxns > 0 {
 			perTxn = fmt.Sprintf("%.1f", float64(l.requests)/float64(l.writeTxns))
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d / %d µs | %s | %s |\n",
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d / %d µs | %s | %s | %s |\n",
 			l.name, l.conns, num(float64(l.requests)), num(l.rate()), ms(l.percentile(50)), ms(l.percentile(90)), ms(l.percentile(99)),
 			ms(l.percentile(100)), errs, cores(l.cpu.server, l.elapsed), cores(l.cpu.client, l.elapsed), cores(l.cpu.postgres, l.elapsed), cores(l.cpu.other(), l.elapsed), perReq(l.cpu.server), perReq(l.cpu.postgres), perReq(l.cpu.client),
-			txns, perTxn)
+			txns, perTxn, l.goStats.perRequest(l.requests))
 	}
 	b.WriteString("\n")
 }

@@ -190,7 +190,9 @@ func (s *Store) logScansPostgres(ctx context.Context, rows []ScanRecord) (map[st
 	}
 	var cols [14]pgArray
 	for i := range cols {
-		cols[i] = pgArray{binary: s.binaryParams, elem: oidText}
+		// Room for the header and n ids of 36 bytes with their lengths or
+		// quotes, so that most columns never grow.
+		cols[i] = pgArray{binary: s.binaryParams, elem: oidText, b: make([]byte, 0, 24+len(rows)*42)}
 	}
 	cols[1].elem, cols[13].elem = oidTimestamptz, oidTimestamptz
 	for _, r := range rows {
