@@ -186,11 +186,18 @@ func (b *bench) runPhase(ctx context.Context, ph *loadPhase) (*loadResult, error
 	}
 	var goBefore goStats
 	if ph.server != nil {
-		goBefore = scrapeGoStats(ctx, ph.server.url)
+		var scrapeErr error
+		if goBefore, scrapeErr = scrapeGoStats(ctx, ph.server.url); scrapeErr != nil {
+			b.logf("%s: server allocations not measured: %v", ph.name, scrapeErr)
+		}
 	}
 	res, err := ph.run(ctx)
 	if err == nil && ph.server != nil {
-		res.goStats = scrapeGoStats(ctx, ph.server.url).sub(goBefore)
+		goAfter, scrapeErr := scrapeGoStats(ctx, ph.server.url)
+		if scrapeErr != nil {
+			b.logf("%s: server allocations not measured: %v", ph.name, scrapeErr)
+		}
+		res.goStats = goAfter.sub(goBefore)
 	}
 	if perf != nil {
 		if err := perf.Wait(); err != nil {

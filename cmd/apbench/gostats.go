@@ -23,22 +23,29 @@ func (s goStats) sub(before goStats) goStats {
 		gcCycles: s.gcCycles - before.gcCycles, ok: s.ok && before.ok}
 }
 
-// scrapeGoStats reads the three counters; a server without them (or an
-// error) gives ok=false and the report says so.
-func scrapeGoStats(ctx context.Context, base string) goStats {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+// scrapeGoStats reads the three counters, trying twice.
+func scrapeGoStats(ctx context.Context, base string) (goStats, error) {
+	s, err := scrapeOnce(ctx, base)
+	if err != nil {
+		s, err = scrapeOnce(ctx, base)
+	}
+	return s, err
+}
+
+func scrapeOnce(ctx context.Context, base string) (goStats, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
-		return goStats{}
+		return goStats{}, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return goStats{}
+		return goStats{}, fmt.Errorf("GET /metrics: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return goStats{}
+		return goStats{}, fmt.Errorf("GET /metrics: HTTP %d", resp.StatusCode)
 	}
 	var s goStats
 	found := 0
@@ -62,13 +69,19 @@ func scrapeGoStats(ctx context.Context, base string) goStats {
 		}
 		v, err := strconv.ParseFloat(string(value), 64)
 		if err != nil {
-			return goStats{}
+			return goStats{}, fmt.Errorf("/metrics: %s: %w", name, err)
 		}
 		*dst = v
 		found++
 	}
-	s.ok = sc.Err() == nil && found == 3
-	return s
+	if err := sc.Err(); err != nil {
+		return goStats{}, fmt.Errorf("read /metrics: %w", err)
+	}
+	if found != 3 {
+		return goStats{}, fmt.Errorf("/metrics has %d of the 3 Go runtime counters", found)
+	}
+	s.ok = true
+	return s, nil
 }
 
 // perRequest formats the allocation columns of a phase.

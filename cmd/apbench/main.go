@@ -64,7 +64,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fl.StringVar(&o.out, "out", "docs/benchmarks-latest.md", "markdown report file (also printed)")
 	fl.StringVar(&o.adminURL, "database-url", envOr("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server to create the bench database on (BENCH_DATABASE_URL)")
-	fl.IntVar(&o.members, "members", 50000, "enrolled members for the verify load; each gives three new codes to the verify phase")
+	fl.IntVar(&o.members, "members", 80000, "enrolled members for the verify load; each gives three new codes to the verify phase")
 	fl.IntVar(&o.venues, "venues", 4, "venues of the bench partner, one device key each")
 	fl.IntVar(&o.conns, "conns", 64, "concurrent keep-alive connections of the load phases")
 	fl.DurationVar(&o.duration, "duration", 10*time.Second, "length of the verify and /healthz load phases")
