@@ -275,8 +275,9 @@ func lastLine(s string) string {
 }
 
 // microPackages are the packages whose go test benchmarks the report
-// includes: the code format and the CSV import parser.
-var microPackages = []string{"./internal/credential/", "./internal/csvimport/"}
+// includes: the code format, the verify decision, answer and log (on both
+// databases), and the CSV import parser.
+var microPackages = []string{"./internal/credential/", "./internal/verify/", "./internal/csvimport/"}
 
 // runMicroBenchmarks runs the packages' benchmarks once, echoing them to
 // the log as they come, and returns the output.
