@@ -13,11 +13,13 @@ import (
 )
 
 // Log writes verifications with group commit: concurrent scans queue their
-// record, a worker writes everything queued in one transaction (one
-// multi-row claim of first uses, one multi-row insert), and each scan is
-// answered only after its record is committed. So an answer is never given
-// for a scan that is not on record, and a crash loses no answered scan; the
-// cost is one commit per batch instead of one per scan.
+// record, a writer writes everything queued at once (store.LogScans: the
+// claims of first uses and the log rows in one statement on PostgreSQL, one
+// transaction on SQLite), and each scan is answered only after its record
+// is committed. So an answer is never given for a scan that is not on
+// record, and a crash loses no answered scan; the cost is one commit per
+// batch instead of one per scan. The queue is bounded; Close writes what is
+// queued before it returns.
 type Log struct {
 	st       *store.Store
 	queue    chan *pending
