@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // goStats are the server's Go runtime counters, read from its own /metrics
@@ -47,41 +47,23 @@ func scrapeOnce(ctx context.Context, base string) (goStats, error) {
 	if resp.StatusCode != http.StatusOK {
 		return goStats{}, fmt.Errorf("GET /metrics: HTTP %d", resp.StatusCode)
 	}
-	var s goStats
-	found := 0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		name, value, ok := bytes.Cut(sc.Bytes(), []byte(" "))
-		if !ok {
-			continue
-		}
-		var dst *float64
-		switch string(name) {
-		case "go_memstats_mallocs_total":
-			dst = &s.mallocs
-		case "go_memstats_alloc_bytes_total":
-			dst = &s.allocBytes
-		case "go_gc_duration_seconds_count":
-			dst = &s.gcCycles
-		default:
-			continue
-		}
-		v, err := strconv.ParseFloat(string(value), 64)
-		if err != nil {
-			return goStats{}, fmt.Errorf("/metrics: %s: %w", name, err)
-		}
-		*dst = v
-		found++
-	}
-	if err := sc.Err(); err != nil {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
 		return goStats{}, fmt.Errorf("read /metrics: %w", err)
 	}
-	if found != 3 {
-		return goStats{}, fmt.Errorf("/metrics has %d of the 3 Go runtime counters", found)
+	mallocs, ok1 := families["go_memstats_mallocs_total"]
+	bytes, ok2 := families["go_memstats_alloc_bytes_total"]
+	gc, ok3 := families["go_gc_duration_seconds"]
+	if !ok1 || !ok2 || !ok3 || len(mallocs.GetMetric()) == 0 || len(bytes.GetMetric()) == 0 || len(gc.GetMetric()) == 0 {
+		return goStats{}, fmt.Errorf("/metrics lacks the Go runtime counters")
 	}
-	s.ok = true
-	return s, nil
+	return goStats{
+		mallocs:    mallocs.GetMetric()[0].GetCounter().GetValue(),
+		allocBytes: bytes.GetMetric()[0].GetCounter().GetValue(),
+		gcCycles:   float64(gc.GetMetric()[0].GetSummary().GetSampleCount()),
+		ok:         true,
+	}, nil
 }
 
 // perRequest formats the allocation columns of a phase.

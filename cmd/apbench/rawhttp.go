@@ -127,13 +127,13 @@ func (rc *rawConn) readHead() (status, length int, closeAfter bool, err error) {
 		}
 		value = bytes.TrimSpace(value)
 		switch {
-		case asciiEqualFold(name, "Content-Length"):
+		case bytes.EqualFold(name, []byte("Content-Length")):
 			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
 				return 0, 0, false, fmt.Errorf("bad Content-Length %q", value)
 			}
-		case asciiEqualFold(name, "Connection"):
-			closeAfter = asciiEqualFold(value, "close")
-		case asciiEqualFold(name, "Transfer-Encoding"):
+		case bytes.EqualFold(name, []byte("Connection")):
+			closeAfter = bytes.EqualFold(value, []byte("close"))
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			return 0, 0, false, errUnsupportedAnswer
 		}
 	}
@@ -141,19 +141,6 @@ func (rc *rawConn) readHead() (status, length int, closeAfter bool, err error) {
 		return 0, 0, false, errUnsupportedAnswer
 	}
 	return status, length, closeAfter, nil
-}
-
-// asciiEqualFold compares a header name or value with s, ignoring ASCII case.
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		if b[i]|0x20 != s[i]|0x20 {
-			return false
-		}
-	}
-	return true
 }
 
 func (rc *rawConn) fail(err error) error {

@@ -158,76 +158,74 @@ func TestLogScans(t *testing.T) {
 }
 
 func checkLogScans(t *testing.T, s *store.Store) {
-	{
-		ctx := context.Background()
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		exp := now.Add(time.Minute)
-		past := now.Add(-time.Minute)
-		member := "m-1"
-		// Text that must survive the array encoding: quotes, backslashes,
-		// braces, commas, NULL as a word, Japanese, an empty string.
-		odd := `a"b\c{d},e NULL 髙橋 `
-		row := func(hash, venue, result, detail string) store.ScanRecord {
-			return store.ScanRecord{Verification: model.Verification{ID: uuid.NewString(), At: now, PartnerID: "p",
-				VenueID: venue, APIKeyID: "k", Kind: "member", MemberID: &member, CodeHash: hash, Result: result, Detail: detail}}
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	exp := now.Add(time.Minute)
+	past := now.Add(-time.Minute)
+	member := "m-1"
+	// Text that must survive the array encoding: quotes, backslashes,
+	// braces, commas, NULL as a word, Japanese, an empty string.
+	odd := `a"b\c{d},e NULL 髙橋 `
+	row := func(hash, venue, result, detail string) store.ScanRecord {
+		return store.ScanRecord{Verification: model.Verification{ID: uuid.NewString(), At: now, PartnerID: "p",
+			VenueID: venue, APIKeyID: "k", Kind: "member", MemberID: &member, CodeHash: hash, Result: result, Detail: detail}}
+	}
+	// A claim's key is not always the code hash (a guest pass is
+	// claimed per venue), so the claim keys here differ from it.
+	key := func(hash string) string { return "claim:" + hash }
+	claim := func(r store.ScanRecord, until *time.Time) store.ScanRecord {
+		r.ClaimHash, r.ClaimExpires = key(r.CodeHash), until
+		return r
+	}
+	follow := func(r store.ScanRecord) store.ScanRecord {
+		r.ClaimHash = key(r.CodeHash)
+		return r
+	}
+	first := []store.ScanRecord{
+		claim(row("h1", "v1", "valid", ""), &exp),
+		follow(row("h1", "v1", "valid", "repeat of the first")),
+		claim(row("h2", "v1", "valid", odd), &exp),
+		claim(row("h3", "v1", "valid", ""), &past), // expires at once: may be taken over
+		row("h4", "v1", "invalid", ""),
+	}
+	first[4].MemberID = nil
+	claimed, err := s.LogScans(ctx, first)
+	if err != nil || len(claimed) != 3 || !claimed[key("h1")] || !claimed[key("h2")] || !claimed[key("h3")] {
+		t.Fatalf("first batch claims %v, %v; want h1 h2 h3", claimed, err)
+	}
+	for _, r := range first {
+		got, err := s.Verification(ctx, r.ID)
+		if err != nil {
+			t.Fatalf("verification %s (%s %s) not written: %v", r.ID, r.CodeHash, r.Detail, err)
 		}
-		// A claim's key is not always the code hash (a guest pass is
-		// claimed per venue), so the claim keys here differ from it.
-		key := func(hash string) string { return "claim:" + hash }
-		claim := func(r store.ScanRecord, until *time.Time) store.ScanRecord {
-			r.ClaimHash, r.ClaimExpires = key(r.CodeHash), until
-			return r
+		if got.Detail != r.Detail || !got.At.Equal(now) || (got.MemberID == nil) != (r.MemberID == nil) || got.CardID != nil {
+			t.Fatalf("round trip of %s: got %+v, want %+v", r.CodeHash, got, r.Verification)
 		}
-		follow := func(r store.ScanRecord) store.ScanRecord {
-			r.ClaimHash = key(r.CodeHash)
-			return r
+	}
+	// A second batch: h1 is taken, so its scans are not written; h3's
+	// claim has expired and is taken over; h5 is new.
+	second := []store.ScanRecord{
+		claim(row("h1", "v2", "valid", ""), &exp),
+		follow(row("h1", "v2", "valid", "")),
+		claim(row("h3", "v2", "valid", ""), &exp),
+		claim(row("h5", "v2", "valid", ""), &exp),
+	}
+	claimed, err = s.LogScans(ctx, second)
+	if err != nil || len(claimed) != 2 || claimed[key("h1")] || !claimed[key("h3")] || !claimed[key("h5")] {
+		t.Fatalf("second batch claims %v, %v; want h3 h5", claimed, err)
+	}
+	for i, r := range second {
+		_, err := s.Verification(ctx, r.ID)
+		if written := err == nil; written != (i >= 2) {
+			t.Fatalf("second batch row %d (%s): written %v (%v)", i, r.CodeHash, written, err)
 		}
-		first := []store.ScanRecord{
-			claim(row("h1", "v1", "valid", ""), &exp),
-			follow(row("h1", "v1", "valid", "repeat of the first")),
-			claim(row("h2", "v1", "valid", odd), &exp),
-			claim(row("h3", "v1", "valid", ""), &past), // expires at once: may be taken over
-			row("h4", "v1", "invalid", ""),
-		}
-		first[4].MemberID = nil
-		claimed, err := s.LogScans(ctx, first)
-		if err != nil || len(claimed) != 3 || !claimed[key("h1")] || !claimed[key("h2")] || !claimed[key("h3")] {
-			t.Fatalf("first batch claims %v, %v; want h1 h2 h3", claimed, err)
-		}
-		for _, r := range first {
-			got, err := s.Verification(ctx, r.ID)
-			if err != nil {
-				t.Fatalf("verification %s (%s %s) not written: %v", r.ID, r.CodeHash, r.Detail, err)
-			}
-			if got.Detail != r.Detail || !got.At.Equal(now) || (got.MemberID == nil) != (r.MemberID == nil) || got.CardID != nil {
-				t.Fatalf("round trip of %s: got %+v, want %+v", r.CodeHash, got, r.Verification)
-			}
-		}
-		// A second batch: h1 is taken, so its scans are not written; h3's
-		// claim has expired and is taken over; h5 is new.
-		second := []store.ScanRecord{
-			claim(row("h1", "v2", "valid", ""), &exp),
-			follow(row("h1", "v2", "valid", "")),
-			claim(row("h3", "v2", "valid", ""), &exp),
-			claim(row("h5", "v2", "valid", ""), &exp),
-		}
-		claimed, err = s.LogScans(ctx, second)
-		if err != nil || len(claimed) != 2 || claimed[key("h1")] || !claimed[key("h3")] || !claimed[key("h5")] {
-			t.Fatalf("second batch claims %v, %v; want h3 h5", claimed, err)
-		}
-		for i, r := range second {
-			_, err := s.Verification(ctx, r.ID)
-			if written := err == nil; written != (i >= 2) {
-				t.Fatalf("second batch row %d (%s): written %v (%v)", i, r.CodeHash, written, err)
-			}
-		}
-		uses, err := s.CodeUses(ctx, []string{key("h1"), key("h3")})
-		if err != nil || uses[key("h1")].VenueID != "v1" || uses[key("h3")].VenueID != "v2" || uses[key("h1")].VerificationID != first[0].ID {
-			t.Fatalf("code uses after both batches: %+v %v", uses, err)
-		}
-		if claimed, err := s.LogScans(ctx, nil); err != nil || len(claimed) != 0 {
-			t.Fatalf("empty batch: %v %v", claimed, err)
-		}
+	}
+	uses, err := s.CodeUses(ctx, []string{key("h1"), key("h3")})
+	if err != nil || uses[key("h1")].VenueID != "v1" || uses[key("h3")].VenueID != "v2" || uses[key("h1")].VerificationID != first[0].ID {
+		t.Fatalf("code uses after both batches: %+v %v", uses, err)
+	}
+	if claimed, err := s.LogScans(ctx, nil); err != nil || len(claimed) != 0 {
+		t.Fatalf("empty batch: %v %v", claimed, err)
 	}
 }
 

@@ -64,8 +64,7 @@ const maxJSONBody = 64 << 10
 // bindJSON decodes a JSON object body strictly enough to give a clear error:
 // a body that is not JSON, not an object, or has trailing data is refused.
 func bindJSON(c *fiber.Ctx, v any) error {
-	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
-	if !strings.HasPrefix(ct, "application/json") { // a missing type too, as documented
+	if !isJSONType(c) { // a missing type too, as documented
 		return model.NewProblem(model.ErrInvalid, "unsupported_media_type", "Send the body as application/json.")
 	}
 	body := c.Body()
@@ -94,6 +93,13 @@ func bindJSON(c *fiber.Ctx, v any) error {
 		return model.NewProblem(model.ErrInvalid, "invalid_json", "The request body has data after the JSON object.")
 	}
 	return nil
+}
+
+// isJSONType tells whether the request says its body is JSON
+// (application/json, any parameters, any case).
+func isJSONType(c *fiber.Ctx) bool {
+	ct := c.Request().Header.ContentType()
+	return len(ct) >= 16 && strings.EqualFold(string(ct[:16]), "application/json")
 }
 
 // depth is the deepest nesting of brackets outside strings.

@@ -2,7 +2,6 @@ package web
 
 import (
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -79,8 +78,7 @@ func tooMany(c *fiber.Ctx, wait time.Duration) error {
 // content type); anything else returns false and goes through bindJSON, so
 // odd bodies get the same answers as before.
 func codeBody(c *fiber.Ctx) (string, bool) {
-	ct := c.Request().Header.ContentType()
-	if len(ct) < 16 || !strings.EqualFold(string(ct[:16]), "application/json") {
+	if !isJSONType(c) {
 		return "", false
 	}
 	b := c.Body()
