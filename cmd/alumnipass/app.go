@@ -90,7 +90,7 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 		Wallet: wallet.New(st, keys, sealer, now, wallet.Options{BaseURL: cfg.BaseURL, GuestQuota: cfg.GuestQuota,
 			ConsentVersion: cfg.ConsentVersion}),
 		Partners: partners.New(st, pseudo.Sum(nil), now),
-		Verifier: verify.New(st, keys, sealer, vlog, now),
+		Verifier: verify.New(st, keys, sealer, vlog, now, cfg.CardCacheSize),
 	}
 	cat, err := i18n.Load(static.FS, "i18n")
 	if err != nil {

@@ -57,6 +57,7 @@ type Service struct {
 	now    func() time.Time
 	mu     sync.RWMutex
 	cache  map[string]*model.APIKey // by hash
+	gen    uint64                   // bumped by every change notice, under mu
 	events *store.Events
 	usedMu sync.Mutex
 	used   map[string]time.Time
@@ -66,9 +67,11 @@ type Service struct {
 func New(st *store.Store, now func() time.Time) *Service {
 	s := &Service{st: st, now: now, cache: map[string]*model.APIKey{}, events: st.Events(), used: map[string]time.Time{}}
 	st.Events().Subscribe(func(ev store.Event) {
-		if ev.Kind == store.EventKey || ev.Kind == store.EventReset {
+		switch ev.Kind {
+		case store.EventAPIKey, store.EventPartner, store.EventReset:
 			s.mu.Lock()
 			s.cache = map[string]*model.APIKey{}
+			s.gen++
 			s.mu.Unlock()
 		}
 	})
@@ -108,10 +111,12 @@ func (s *Service) Bearer(ctx context.Context, token string) (*model.Principal, e
 		return nil, model.ErrUnauthorized
 	}
 	hash := HashToken(token)
+	healthy := s.events.Healthy()
 	s.mu.RLock()
 	k, ok := s.cache[hash]
+	gen := s.gen
 	s.mu.RUnlock()
-	if !ok || !s.events.Healthy() {
+	if !ok || !healthy {
 		var err error
 		k, err = s.st.APIKeyByHash(ctx, hash)
 		if errors.Is(err, model.ErrNotFound) {
@@ -120,9 +125,11 @@ func (s *Service) Bearer(ctx context.Context, token string) (*model.Principal, e
 		if err != nil {
 			return nil, fmt.Errorf("api key: %w", err)
 		}
-		if s.events.Healthy() {
+		if healthy {
 			s.mu.Lock()
-			s.cache[hash] = k
+			if s.gen == gen { // no change was announced while we read
+				s.cache[hash] = k
+			}
 			s.mu.Unlock()
 		}
 	}

@@ -39,6 +39,7 @@ type Config struct {
 	CookieSecure    bool          // derived: BaseURL is https
 	Seed            bool          // ALUMNIPASS_SEED: demo data on first start
 	ConsentVersion  string        // ALUMNIPASS_CONSENT_VERSION
+	CardCacheSize   int           // ALUMNIPASS_CARD_CACHE_SIZE: cards the verifier keeps in memory
 }
 
 // Getenv is how Load reads variables; tests pass a map's lookup.
@@ -65,6 +66,7 @@ func Load(getenv Getenv) (*Config, error) {
 		SMTPURL:         r.secret("ALUMNIPASS_SMTP_URL"),
 		Seed:            r.bool("ALUMNIPASS_SEED", false),
 		ConsentVersion:  r.str("ALUMNIPASS_CONSENT_VERSION", "2026-11"),
+		CardCacheSize:   r.int("ALUMNIPASS_CARD_CACHE_SIZE", 100_000),
 	}
 	if k := r.secret("ALUMNIPASS_MASTER_KEY"); k != "" {
 		c.MasterKey = r.key("ALUMNIPASS_MASTER_KEY", k)
@@ -110,6 +112,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GuestQuota < 0 {
 		return fmt.Errorf("ALUMNIPASS_GUEST_QUOTA must not be negative, got %d", c.GuestQuota)
+	}
+	if c.CardCacheSize < 0 || c.CardCacheSize > 10_000_000 {
+		return fmt.Errorf("ALUMNIPASS_CARD_CACHE_SIZE must be between 0 (no cache) and 10000000, got %d", c.CardCacheSize)
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func New(ctx context.Context, st *store.Store, sealer *seal.Sealer, now func() t
 		}
 	}
 	st.Events().Subscribe(func(ev store.Event) {
-		if ev.Kind == store.EventKey || ev.Kind == store.EventReset {
+		if ev.Kind == store.EventSigningKey || ev.Kind == store.EventReset {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = k.Reload(ctx) // on failure the old set stays; verification is online-checked anyway

@@ -16,12 +16,23 @@ import (
 const eventChannel = "alumnipass_events"
 
 // Event kinds published on changes that caches must learn about at once.
+// Every store method that changes something a verification or a
+// redemption reads publishes one of these, in the same transaction, so no
+// path (API, console, import, CLI) can forget it.
 const (
-	EventMember = "member" // a member's status or tier changed
-	EventCard   = "card"   // a card was issued, revoked or enrolled
-	EventKey    = "key"    // signing keys or API keys changed
-	EventReset  = "reset"  // the feed was interrupted: drop every cache
+	EventMember     = "member"      // one member's status, tier, names or locale; ID is the member
+	EventMembers    = "members"     // many members at once (a CSV import); no ID
+	EventCard       = "card"        // a card was issued, revoked or enrolled; ID is the card
+	EventSigningKey = "signing_key" // the issuer's signing keys changed; ID is the kid
+	EventAPIKey     = "api_key"     // a device or HR key was revoked; ID is the key
+	EventPerk       = "perk"        // a partner's perks changed; ID is the partner
+	EventPartner    = "partner"     // a partner or one of its venues changed; ID is the partner
+	EventReset      = "reset"       // the feed was interrupted or cannot say what changed: drop every cache
 )
+
+// sqliteWatchEvery is how often a server on SQLite looks for commits made
+// by another process (the CLI): well inside the 1-second propagation target.
+const sqliteWatchEvery = 200 * time.Millisecond
 
 // Event is one change notice.
 type Event struct {
@@ -31,7 +42,9 @@ type Event struct {
 
 // Events delivers change notices to subscribers in this process. On
 // PostgreSQL they travel through LISTEN/NOTIFY, so every instance hears
-// every change; on SQLite (one process) they are delivered in-process.
+// every change. On SQLite, changes made by this process are delivered
+// in-process and commits by any other process (the CLI beside a running
+// server) are noticed through PRAGMA data_version, which drops every cache.
 type Events struct {
 	mu       sync.RWMutex
 	subs     []func(Event)
@@ -39,6 +52,7 @@ type Events struct {
 	healthy  atomic.Bool
 	done     chan struct{}
 	once     sync.Once
+	wg       sync.WaitGroup
 }
 
 func newEvents(s *Store) *Events {
@@ -47,10 +61,12 @@ func newEvents(s *Store) *Events {
 	return e
 }
 
-// Listen starts the PostgreSQL listener; on SQLite it does nothing.
+// Listen starts the change feed of a long-running process: the PostgreSQL
+// listener, or on SQLite the watcher of other processes' commits. One-shot
+// commands (the CLI) do not call it: they only publish.
 func (s *Store) Listen(ctx context.Context, log *slog.Logger) error {
 	if s.dialect != Postgres {
-		return nil
+		return s.watchSQLite(ctx, log)
 	}
 	e := s.events
 	e.listener = pq.NewListener(s.dsn, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
@@ -71,11 +87,15 @@ func (s *Store) Listen(ctx context.Context, log *slog.Logger) error {
 		// The database may be down at start; the listener keeps trying.
 		log.Warn("change feed not connected yet", "err", err)
 	}
+	e.wg.Add(1)
 	go e.loop()
 	return nil
 }
 
 func (e *Events) loop() {
+	defer e.wg.Done()
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
 	for {
 		select {
 		case <-e.done:
@@ -89,14 +109,66 @@ func (e *Events) loop() {
 			}
 			kind, id, _ := strings.Cut(n.Extra, ":")
 			e.dispatch(Event{Kind: kind, ID: id})
-		case <-time.After(30 * time.Second):
+		case <-ping.C:
 			go func() { _ = e.listener.Ping() }()
 		}
 	}
 }
 
-// Healthy is false while the PostgreSQL feed is disconnected: a cache must
-// not be trusted then, since a revocation could be missed.
+// watchSQLite polls PRAGMA data_version, which changes on this connection
+// only when another connection — in practice another process, since the
+// server keeps one connection — has committed. Such a commit may have
+// changed anything, so every cache is dropped. While the poll fails the
+// feed is unhealthy and caches are bypassed.
+func (s *Store) watchSQLite(ctx context.Context, log *slog.Logger) error {
+	e := s.events
+	last, err := s.dataVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("watch sqlite: %w", err)
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		t := time.NewTicker(sqliteWatchEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-e.done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			v, err := s.dataVersion(ctx)
+			switch {
+			case err != nil:
+				if e.healthy.Swap(false) {
+					log.Warn("sqlite change watch failed; caches bypassed until it returns", "err", err)
+				}
+				e.dispatch(Event{Kind: EventReset})
+			case !e.healthy.Load() || v != last:
+				last = v
+				e.healthy.Store(true)
+				e.dispatch(Event{Kind: EventReset})
+			}
+		}
+	}()
+	return nil
+}
+
+// dataVersion reads SQLite's per-connection commit counter of other connections.
+func (s *Store) dataVersion(ctx context.Context) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var v int64
+	if err := s.db.GetContext(ctx, &v, "PRAGMA data_version"); err != nil {
+		return 0, fmt.Errorf("data_version: %w", mapErr(err))
+	}
+	return v, nil
+}
+
+// Healthy is false while the change feed is down: a cache must not be
+// trusted then, since a revocation could be missed.
 func (e *Events) Healthy() bool { return e.healthy.Load() }
 
 // Subscribe adds a function called for every event (from one goroutine).
@@ -120,6 +192,7 @@ func (e *Events) close() {
 		if e.listener != nil {
 			_ = e.listener.Close()
 		}
+		e.wg.Wait()
 	})
 }
 

@@ -23,7 +23,7 @@ func (c *Conn) AddSigningKey(ctx context.Context, k *model.SigningKey) error {
 	if _, err := c.x.ExecContext(ctx, c.q(q), k.KeyID, k.PublicKey, k.PrivateKeyEnc, k.Status, c.ts(k.CreatedAt)); err != nil {
 		return fmt.Errorf("insert signing key: %w", mapErr(err))
 	}
-	return c.publish(ctx, EventKey, k.KeyID)
+	return c.publish(ctx, EventSigningKey, k.KeyID)
 }
 
 // SigningKeys lists every key, newest first, retired ones included.
@@ -46,7 +46,7 @@ func (c *Conn) RetireSigningKey(ctx context.Context, kid string, now time.Time) 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("signing key %s is not a verify-only key: %w", kid, model.ErrConflict)
 	}
-	return c.publish(ctx, EventKey, kid)
+	return c.publish(ctx, EventSigningKey, kid)
 }
 
 // RewrapSigningKey replaces the encrypted private key (master key rotation).
@@ -125,7 +125,7 @@ func (c *Conn) RevokeAPIKey(ctx context.Context, id string, now time.Time) error
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("api key %s: %w", id, model.ErrNotFound)
 	}
-	return c.publish(ctx, EventKey, id)
+	return c.publish(ctx, EventAPIKey, id)
 }
 
 // TouchAPIKeys records when keys were last used (batched by the caller).

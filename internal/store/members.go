@@ -30,7 +30,8 @@ func (c *Conn) CreateMember(ctx context.Context, m *model.Member) error {
 
 // UpsertMembers writes many members in multi-row statements, inserting new
 // employee numbers and updating the fields of existing ones. Status and
-// creation time of existing members are kept.
+// creation time of existing members are kept. Every instance is told to
+// forget what it cached of members (tier, names and locale may change).
 func (c *Conn) UpsertMembers(ctx context.Context, ms []model.Member) error {
 	const batch = 500
 	for start := 0; start < len(ms); start += batch {
@@ -57,7 +58,12 @@ func (c *Conn) UpsertMembers(ctx context.Context, ms []model.Member) error {
 			return fmt.Errorf("upsert members: %w", mapErr(err))
 		}
 	}
-	return nil
+	if len(ms) == 0 {
+		return nil
+	}
+	// One notice for the whole import: which rows were updates rather than
+	// inserts is not known here, and a tier or name may have changed in any.
+	return c.publish(ctx, EventMembers, "")
 }
 
 // MembersByEmployeeNo returns the members with these employee numbers.

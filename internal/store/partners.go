@@ -75,7 +75,7 @@ func (c *Conn) CreatePerk(ctx context.Context, p *model.Perk) error {
 	if err != nil {
 		return fmt.Errorf("insert perk: %w", mapErr(err))
 	}
-	return c.publish(ctx, EventKey, "perk:"+p.ID)
+	return c.publish(ctx, EventPerk, p.PartnerID)
 }
 
 // Perk returns one perk.

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,10 +77,7 @@ type Verifier struct {
 
 	tokyo *time.Location
 
-	mu    sync.RWMutex
-	gen   uint64
-	cards map[string]*cardEntry
-	perks map[string][]model.Perk // by partner
+	cache *cache
 }
 
 type cardEntry struct {
@@ -89,34 +85,17 @@ type cardEntry struct {
 	secret []byte
 }
 
-// New makes a verifier writing through log.
-func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, log *Log, now func() time.Time) *Verifier {
+// New makes a verifier writing through log that keeps at most cacheSize
+// cards in memory (0: none, every scan reads the database).
+func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, log *Log, now func() time.Time, cacheSize int) *Verifier {
 	v := &Verifier{st: st, keys: keys, sealer: sealer, now: now, log: log, events: st.Events(), tokyo: time.FixedZone("JST", 9*3600),
-		cards: map[string]*cardEntry{}, perks: map[string][]model.Perk{}}
-	st.Events().Subscribe(v.invalidate)
+		cache: newCache(cacheSize)}
+	st.Events().Subscribe(v.cache.invalidate)
 	return v
 }
 
-func (v *Verifier) invalidate(ev store.Event) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.gen++
-	switch ev.Kind {
-	case store.EventCard:
-		delete(v.cards, ev.ID)
-	case store.EventMember:
-		for id, e := range v.cards {
-			if e.state.MemberID == ev.ID {
-				delete(v.cards, id)
-			}
-		}
-	case store.EventKey:
-		v.perks = map[string][]model.Perk{}
-	default:
-		v.cards = map[string]*cardEntry{}
-		v.perks = map[string][]model.Perk{}
-	}
-}
+// CachedCards is how many cards the verifier holds in memory now.
+func (v *Verifier) CachedCards() int { return v.cache.len() }
 
 // Verify decides a scan by a venue's device.
 func (v *Verifier) Verify(ctx context.Context, p *model.Principal, code string) (*Decision, error) {
@@ -322,10 +301,7 @@ func standing(live bool, memberStatus string, now, from, until time.Time) string
 // card returns a card's state, from the cache when the change feed is healthy.
 func (v *Verifier) card(ctx context.Context, id string) (*cardEntry, error) {
 	healthy := v.events.Healthy()
-	v.mu.RLock()
-	e, ok := v.cards[id]
-	gen := v.gen
-	v.mu.RUnlock()
+	e, ok, gen := v.cache.card(id)
 	if ok && healthy {
 		return e, nil
 	}
@@ -342,11 +318,7 @@ func (v *Verifier) card(ctx context.Context, id string) (*cardEntry, error) {
 	e = &cardEntry{state: *st, secret: secret}
 	e.state.SecretEnc = nil
 	if healthy {
-		v.mu.Lock()
-		if v.gen == gen { // no change was announced while we read
-			v.cards[id] = e
-		}
-		v.mu.Unlock()
+		v.cache.putCard(id, e, gen)
 	}
 	return e, nil
 }
@@ -355,10 +327,7 @@ func (v *Verifier) card(ctx context.Context, id string) (*cardEntry, error) {
 // whose schedule admits now (Japan time).
 func (v *Verifier) perksFor(ctx context.Context, partnerID, tier string, now time.Time) ([]PerkView, error) {
 	healthy := v.events.Healthy()
-	v.mu.RLock()
-	all, ok := v.perks[partnerID]
-	gen := v.gen
-	v.mu.RUnlock()
+	all, ok, gen := v.cache.partnerPerks(partnerID)
 	if !ok || !healthy {
 		var err error
 		all, err = v.st.PartnerPerks(ctx, partnerID, true)
@@ -366,11 +335,7 @@ func (v *Verifier) perksFor(ctx context.Context, partnerID, tier string, now tim
 			return nil, err
 		}
 		if healthy {
-			v.mu.Lock()
-			if v.gen == gen {
-				v.perks[partnerID] = all
-			}
-			v.mu.Unlock()
+			v.cache.putPerks(partnerID, all, gen)
 		}
 	}
 	var out []PerkView

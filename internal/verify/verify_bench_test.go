@@ -76,7 +76,7 @@ func newRig(tb testing.TB, dialect string, n int) *rig {
 	}
 	r.log = NewLog(st, 1, 512, 0)
 	tb.Cleanup(r.log.Close)
-	r.v = New(st, keys, sealer, r.log, r.at)
+	r.v = New(st, keys, sealer, r.log, r.at, 100_000)
 	return r
 }
 
