@@ -10,6 +10,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/store/storetest"
 )
 
 // TestConsoleSignIn: a wrong password is refused; before the second factor
@@ -247,8 +248,8 @@ func TestConsoleImportPreviewWritesNothing(t *testing.T) {
 			t.Fatal("the preview wrote to the database")
 		}
 		hash := regexpFind(t, p.Body, `name="hash" value="([0-9a-f]{64})"`)
-		if _, err := os.Stat(filepath.Join(ts.App.cfg.DataDir, "imports", hash+".csv")); err != nil {
-			t.Fatalf("the upload is not kept: %v", err)
+		if n := ts.count("import_uploads"); n != 1 {
+			t.Fatalf("the upload is not kept in the database: %d rows", n)
 		}
 
 		bad := good + "I0003,佐藤,,sato@example.com,standard,2024-03-31\n"
@@ -275,6 +276,40 @@ func TestConsoleImportPreviewWritesNothing(t *testing.T) {
 		// The kept file is used up.
 		cc.want(cc.post("/admin/import/apply", url.Values{"hash": {hash}}), 410)
 	})
+}
+
+// TestConsoleImportAppliesOnAnotherInstance: behind a load balancer the
+// preview and the "Import" click may reach different instances; the kept
+// file is in the database, so the second instance applies it. Another
+// admin cannot apply it.
+func TestConsoleImportAppliesOnAnotherInstance(t *testing.T) {
+	t.Parallel()
+	u := storetest.NewPostgresDB(t)
+	key := strings.Repeat("4c", 32)
+	a := startServerOn(t, openTestStore(t, u, 8), key)
+	b := startServerOn(t, openTestStore(t, u, 8), key)
+	ca := a.consoleAs(model.RoleHR, "")
+	csv := "社員番号,姓,名,メールアドレス,区分,退職日\nLB001,鈴木,一郎,lb1@example.com,standard,2024-03-31\n"
+	p := ca.want(ca.upload("/admin/import", "file", "members.csv", []byte(csv), url.Values{"encoding": {"auto"}}), 200)
+	hash := regexpFind(t, p.Body, `name="hash" value="([0-9a-f]{64})"`)
+
+	other := b.consoleAs(model.RoleHR, "")
+	other.want(other.post("/admin/import/apply", url.Values{"hash": {hash}, "encoding": {"auto"}}), 410)
+	if n := a.count("members"); n != 0 {
+		t.Fatalf("another admin applied the upload: %d members", n)
+	}
+
+	cb := *ca // the same browser session, now routed to instance B
+	cb.ts = b
+	p = cb.want(cb.post("/admin/import/apply", url.Values{"hash": {hash}, "encoding": {"auto"}}), 200)
+	if !strings.Contains(p.Body, "取り込みが完了しました") {
+		t.Fatalf("apply on instance B: %.1000s", p.Body)
+	}
+	if n := a.count("members"); n != 1 {
+		t.Fatalf("members after apply on B: %d", n)
+	}
+	// Applied once: the kept file is gone on every instance.
+	ca.want(ca.post("/admin/import/apply", url.Values{"hash": {hash}, "encoding": {"auto"}}), 410)
 }
 
 // TestConsoleIssueLetterAndMail: issuing a card shows the link once; the

@@ -1,14 +1,10 @@
 package web
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,12 +12,11 @@ import (
 	"github.com/alumnipass/alumnipass/internal/model"
 )
 
-// The import runs in two steps on one file: the upload is kept in
-// <DataDir>/imports/<sha256>.csv and previewed as a dry run; "Import"
-// applies exactly that file, named by its hash, which is checked again.
-// Kept files expire after an hour.
-
-const importKeep = time.Hour
+// The import runs in two steps on one file: the upload is kept in the
+// database (any instance may serve the "Import" click) and previewed as a
+// dry run; "Import" applies exactly that file, named by its hash, which is
+// checked again. Kept files expire after an hour and belong to the admin
+// who uploaded them.
 
 var importHashRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
@@ -55,8 +50,6 @@ func (s *Server) encodingOptions(lang, selected string) []consoleOption {
 	return out
 }
 
-func (s *Server) importDir() string { return filepath.Join(s.cfg.DataDir, "imports") }
-
 func (s *Server) adminImportPage(c *fiber.Ctx) error {
 	v := importView{Encodings: s.encodingOptions(s.lang(c), "auto")}
 	return s.consolePage(c, fiber.StatusOK, "admin_import", "import", v, consoleNotice{})
@@ -84,13 +77,8 @@ func (s *Server) adminImportPreview(c *fiber.Ctx) error {
 		return s.consolePage(c, fiber.StatusBadRequest, "admin_import", "import", v, consoleNotice{Text: s.cat.T(lang, "admin.import.no_file"), Tone: "bad"})
 	}
 	v.FileName = filepath.Base(fh.Filename)
-	sum := sha256.Sum256(data)
-	hash := hex.EncodeToString(sum[:])
-	s.sweepImports()
-	if err := os.MkdirAll(s.importDir(), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(s.importDir(), hash+".csv"), data, 0o600); err != nil {
+	hash, err := s.svc.Members.KeepUpload(c.UserContext(), principal(c), data)
+	if err != nil {
 		return err
 	}
 	return s.importReport(c, v, hash, data, true)
@@ -129,7 +117,9 @@ func (s *Server) importReport(c *fiber.Ctx, v importView, hash string, data []by
 		status, n = fiber.StatusUnprocessableEntity, consoleNotice{Text: s.cat.T(lang, "admin.import.has_problems"), Tone: "bad"}
 	case rep.Applied:
 		n = consoleNotice{Text: s.cat.T(lang, "admin.import.done"), Tone: "ok"}
-		_ = os.Remove(filepath.Join(s.importDir(), hash+".csv"))
+		if err := s.svc.Members.DropUpload(c.UserContext(), principal(c), hash); err != nil {
+			return err
+		}
 	case !v.CanApply:
 		n = consoleNotice{Text: s.cat.T(lang, "admin.import.nothing"), Tone: "info"}
 	default:
@@ -139,7 +129,8 @@ func (s *Server) importReport(c *fiber.Ctx, v importView, hash string, data []by
 }
 
 // adminImportApply imports the previewed file, found by its hash and
-// checked against it, provided it is less than an hour old.
+// checked against it, provided it is less than an hour old and was
+// uploaded by the same admin.
 func (s *Server) adminImportApply(c *fiber.Ctx) error {
 	lang := s.lang(c)
 	hash := consoleForm(c, "hash")
@@ -149,35 +140,12 @@ func (s *Server) adminImportApply(c *fiber.Ctx) error {
 	if !importHashRe.MatchString(hash) {
 		return s.consolePage(c, fiber.StatusBadRequest, "admin_import", "import", v, gone)
 	}
-	path := filepath.Join(s.importDir(), hash+".csv")
-	st, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) || err == nil && time.Since(st.ModTime()) > importKeep {
-		_ = os.Remove(path)
+	data, err := s.svc.Members.KeptUpload(c.UserContext(), principal(c), hash)
+	if errors.Is(err, model.ErrNotFound) {
 		return s.consolePage(c, fiber.StatusGone, "admin_import", "import", v, gone)
 	}
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != hash {
-		return model.NewProblem(model.ErrConflict, "import_changed", "The kept file does not match its hash; upload it again.")
-	}
 	return s.importReport(c, v, hash, data, false)
-}
-
-// sweepImports removes kept uploads older than an hour.
-func (s *Server) sweepImports() {
-	entries, err := os.ReadDir(s.importDir())
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		info, err := e.Info()
-		if err == nil && time.Since(info.ModTime()) > importKeep {
-			_ = os.Remove(filepath.Join(s.importDir(), e.Name()))
-		}
-	}
 }
