@@ -38,11 +38,7 @@ type Service struct {
 
 // New makes the service. pseudonymKey keys the per-partner member pseudonyms.
 func New(st *store.Store, pseudonymKey []byte, now func() time.Time) *Service {
-	tokyo, err := time.LoadLocation("Asia/Tokyo")
-	if err != nil {
-		tokyo = time.FixedZone("JST", 9*3600)
-	}
-	return &Service{st: st, now: now, pseudonymKey: pseudonymKey, tokyo: tokyo}
+	return &Service{st: st, now: now, pseudonymKey: pseudonymKey, tokyo: model.JST()}
 }
 
 // PartnerInput creates a partner with its first venue.

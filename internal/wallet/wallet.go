@@ -46,11 +46,7 @@ func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, now func()
 	if opt.MaxGuestWindow == 0 {
 		opt.MaxGuestWindow = 31 * 24 * time.Hour
 	}
-	tokyo, err := time.LoadLocation("Asia/Tokyo")
-	if err != nil {
-		tokyo = time.FixedZone("JST", 9*3600)
-	}
-	return &Service{st: st, keys: keys, sealer: sealer, now: now, opt: opt, tokyo: tokyo}
+	return &Service{st: st, keys: keys, sealer: sealer, now: now, opt: opt, tokyo: model.JST()}
 }
 
 // Wallet is an enrolled card with its member, as a wallet token unlocks it.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/partners"
 )
 
@@ -48,8 +49,6 @@ func reportCSV(lines []partners.ReportLine) [][]string {
 	return rows
 }
 
-func jst() *time.Location { return time.FixedZone("JST", 9*3600) }
-
 func splitComma(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -59,3 +58,6 @@ func splitComma(s string) []string {
 	}
 	return out
 }
+
+// jst is model.JST, short for the many dates the pages print.
+func jst() *time.Location { return model.JST() }
