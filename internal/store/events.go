@@ -57,7 +57,7 @@ type Events struct {
 
 func newEvents(s *Store) *Events {
 	e := &Events{done: make(chan struct{})}
-	e.healthy.Store(s.dialect == SQLite)
+	e.healthy.Store(!s.dialect.notify)
 	return e
 }
 
@@ -65,7 +65,7 @@ func newEvents(s *Store) *Events {
 // listener, or on SQLite the watcher of other processes' commits. One-shot
 // commands (the CLI) do not call it: they only publish.
 func (s *Store) Listen(ctx context.Context, log *slog.Logger) error {
-	if s.dialect != Postgres {
+	if !s.dialect.notify {
 		return s.watchSQLite(ctx, log)
 	}
 	e := s.events
@@ -200,7 +200,7 @@ func (e *Events) close() {
 // when the surrounding transaction commits; in this process it is
 // dispatched by InTx after the commit, or at once outside a transaction.
 func (c *Conn) publish(ctx context.Context, kind, id string) error {
-	if c.s.dialect == Postgres {
+	if c.s.dialect.notify {
 		if _, err := c.x.ExecContext(ctx, "SELECT pg_notify($1, $2)", eventChannel, kind+":"+id); err != nil {
 			return fmt.Errorf("notify: %w", mapErr(err))
 		}

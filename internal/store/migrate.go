@@ -19,21 +19,19 @@ type MigrationStatus struct {
 }
 
 func (s *Store) provider() (*goose.Provider, error) {
-	sub, err := fs.Sub(migrations.FS, s.dialect)
+	sub, err := fs.Sub(migrations.FS, s.dialect.name)
 	if err != nil {
 		return nil, fmt.Errorf("migrations folder: %w", err)
 	}
-	dialect := goose.DialectSQLite3
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
-	if s.dialect == Postgres {
-		dialect = goose.DialectPostgres
+	if s.dialect.lockMigrations {
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
 			return nil, fmt.Errorf("migration lock: %w", err)
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(dialect, s.db.DB, sub, opts...)
+	p, err := goose.NewProvider(s.dialect.goose, s.db.DB, sub, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

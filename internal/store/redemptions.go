@@ -81,10 +81,7 @@ type ReportRow struct {
 // RedemptionReport aggregates redemptions by month, partner and perk, for
 // one partner when partnerID is set, since a time.
 func (c *Conn) RedemptionReport(ctx context.Context, partnerID string, since time.Time) ([]ReportRow, error) {
-	month, day := "to_char(r.at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')", "''"
-	if c.s.dialect == SQLite {
-		month = "substr(datetime(r.at, '+9 hours'), 1, 7)"
-	}
+	month, day := c.s.dialect.jstMonth("r.at"), "''"
 	q := `
 		SELECT ` + month + ` AS month, ` + day + ` AS day, r.partner_id, p.name AS partner_name,
 		       '' AS venue_name, k.title AS perk_title, COUNT(*) AS n, SUM(r.party_size) AS people

@@ -40,7 +40,7 @@ const (
 type Store struct {
 	Conn
 	db      *sqlx.DB
-	dialect string
+	dialect *dialect
 	dsn     string
 	events  *Events
 	prepMu  sync.Mutex
@@ -73,7 +73,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		db.SetMaxOpenConns(o.MaxConns)
 		db.SetMaxIdleConns(o.MaxConns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s := &Store{db: db, dialect: Postgres, dsn: o.DatabaseURL, binaryParams: cfgErr == nil && cfg.BinaryParameters}
+		s := &Store{db: db, dialect: newPostgresDialect(), dsn: o.DatabaseURL, binaryParams: cfgErr == nil && cfg.BinaryParameters}
 		s.Conn = Conn{s: s, x: db}
 		s.events = newEvents(s)
 		return s, nil
@@ -101,14 +101,14 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	s := &Store{db: db, dialect: SQLite, dsn: dsn}
+	s := &Store{db: db, dialect: newSQLiteDialect(), dsn: dsn}
 	s.Conn = Conn{s: s, x: db}
 	s.events = newEvents(s)
 	return s, nil
 }
 
 // Dialect is "postgres" or "sqlite".
-func (s *Store) Dialect() string { return s.dialect }
+func (s *Store) Dialect() string { return s.dialect.name }
 
 // DB exposes the pool for metrics (sql.DBStats).
 func (s *Store) DB() *sql.DB { return s.db.DB }
@@ -143,18 +143,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // q rebinds a query written with ? to the dialect's placeholders.
-func (c *Conn) q(query string) string { return c.s.db.Rebind(query) }
+func (c *Conn) q(query string) string { return c.s.dialect.rebind(query) }
 
 // ts converts a time for a query argument. PostgreSQL takes time.Time;
 // SQLite stores text, so we write one fixed-width UTC layout that sorts
 // and compares correctly as a string.
-func (c *Conn) ts(t time.Time) any {
-	t = t.UTC().Truncate(time.Microsecond)
-	if c.s.dialect == SQLite {
-		return t.Format(sqliteTime)
-	}
-	return t
-}
+func (c *Conn) ts(t time.Time) any { return c.s.dialect.timeArg(t) }
 
 const sqliteTime = "2006-01-02 15:04:05.000000"
 

@@ -127,7 +127,7 @@ func (s *Store) LogScans(ctx context.Context, rows []ScanRecord) (map[string]boo
 	if len(rows) == 0 {
 		return map[string]bool{}, nil
 	}
-	if s.dialect == Postgres {
+	if s.dialect.scanLogCTE {
 		return s.logScansPostgres(ctx, rows)
 	}
 	var claimed map[string]bool
