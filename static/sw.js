@@ -2,7 +2,7 @@
 // basement with no signal: /w is network-first with a cached fallback, and the static files the
 // wallet needs are precached and served cache-first (refreshed in the background).
 // Bump VERSION whenever a precached file changes, so installed wallets take the new set.
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `alumnipass-wallet-${VERSION}`;
 const WALLET_URL = '/w';
 const NETWORK_TIMEOUT_MS = 4000;
@@ -49,12 +49,14 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET') return;
   const url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
+  // Never the API: a cached /api/v1/time would pass an old server time for a new one.
+  if (url.pathname.startsWith('/api/')) return;
   if (url.pathname === WALLET_URL && req.mode === 'navigate') {
     event.respondWith(walletPage(req));
   } else if (PRECACHED.has(url.pathname)) {
     event.respondWith(cacheFirst(event, url.pathname));
   }
-  // everything else (the API, other pages) goes to the network untouched
+  // everything else (other pages) goes to the network untouched
 });
 
 /** Network first, so the page shows fresh perks and history; the cached copy when offline. */

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/makiuchi-d/gozxing"
@@ -444,4 +445,161 @@ func randomBytes(t *testing.T, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// pageClockShift is a script run before any page script: it moves the page's
+// clock (Date and performance.timeOrigin) forward by shiftMS, as if the
+// phone had been put away and taken out again that much later.
+func pageClockShift(shiftMS int64) string {
+	return fmt.Sprintf(`(() => {
+	const shift = %d;
+	const Real = Date;
+	const realNow = Real.now.bind(Real);
+	class Shifted extends Real {
+		constructor(...a) { if (a.length === 0) super(realNow() + shift); else super(...a); }
+		static now() { return realNow() + shift; }
+	}
+	globalThis.Date = Shifted;
+	const origin = performance.timeOrigin + shift;
+	Object.defineProperty(performance, 'timeOrigin', { get: () => origin, configurable: true });
+})();`, shiftMS)
+}
+
+// TestWalletBrowserReopenOffline is the basement restaurant: an alumnus
+// enrols online, closes the tab, and reopens the wallet 65 seconds later with
+// no signal. The service worker serves its copy of the page, which was
+// fetched a moment after the one the alumnus saw; the card must still show a
+// live code (read from the screen's pixels) that the scanner accepts. The
+// 65 seconds pass on a shifted page clock and a shifted server clock, not
+// by sleeping.
+func TestWalletBrowserReopenOffline(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, store.SQLite)
+	venue := ts.newFixture("gold")
+	link := issueEnrolmentLink(t, ts, "gold")
+	origin, setOnline := switchableProxy(t, strings.TrimPrefix(ts.URL, "http://"))
+	link = origin + strings.TrimPrefix(link, ts.URL)
+	browser := browsertest.New(t)
+
+	// Enrol online in a first tab, and wait until the service worker holds
+	// its copy of the page and the wallet has measured its clock.
+	tab, closeTab := chromedp.NewContext(browser)
+	if err := chromedp.Run(tab); err != nil {
+		t.Fatal(err)
+	}
+	var cached, measured bool
+	browse(t, tab, 30*time.Second,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(`#enroll-form`, chromedp.ByQuery),
+		chromedp.Click(`#enroll-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#card-qr[data-code]`, chromedp.ByQuery),
+		evalAsync(`(async () => {
+			for (let i = 0; i < 200; i++) {
+				for (const name of await caches.keys()) {
+					if (await (await caches.open(name)).match('/w')) return true;
+				}
+				await new Promise((r) => setTimeout(r, 50));
+			}
+			return false;
+		})()`, &cached),
+		evalAsync(`(async () => {
+			for (let i = 0; i < 200; i++) {
+				if (localStorage.getItem('ap.clock') || localStorage.getItem('ap.offset')) return true;
+				await new Promise((r) => setTimeout(r, 50));
+			}
+			return false;
+		})()`, &measured),
+	)
+	if !cached || !measured {
+		t.Fatalf("after enrolment: page cached by the service worker %v, clock measured %v", cached, measured)
+	}
+	closeTab()
+
+	// 65 seconds later, with no network, the wallet is opened again.
+	const later = 65 * time.Second
+	setOnline(false)
+	tab, closeTab = chromedp.NewContext(browser)
+	defer closeTab()
+	if err := chromedp.Run(tab); err != nil {
+		t.Fatal(err)
+	}
+	var clockState string
+	browse(t, tab, 30*time.Second,
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			_, err := page.AddScriptToEvaluateOnNewDocument(pageClockShift(later.Milliseconds())).Do(ctx)
+			return err
+		}),
+		chromedp.Navigate(origin+"/w"),
+		chromedp.WaitVisible(`#card-qr[data-code]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#offline`, chromedp.ByID),
+		chromedp.Evaluate(`document.body.dataset.clock || ''`, &clockState),
+	)
+	code, step := readCardQR(t, tab)
+	ts.Clock.Set(time.Now().Add(later))
+	r := ts.must(ts.do("POST", "/api/v1/verify", venue.DeviceKey, map[string]any{"code": code}), 200)
+	t.Logf("reopened offline %s later: step %s, clock %q, verify %s", later, step, clockState, r.Body)
+	if r.Str("result") != "valid" {
+		t.Fatalf("the code shown offline %s after enrolment was refused: %s", later, r.Body)
+	}
+}
+
+// switchableProxy forwards TCP connections to addr until it is switched
+// off; off, it drops every open connection and refuses new ones, as a phone
+// in a basement would find the network. It returns the proxy's origin.
+func switchableProxy(t *testing.T, addr string) (origin string, setOnline func(bool)) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	online := true
+	open := map[net.Conn]bool{}
+	track := func(c net.Conn) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if !online {
+			return false
+		}
+		open[c] = true
+		return true
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if !track(c) {
+				c.Close()
+				continue
+			}
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				if !track(s) {
+					s.Close()
+					return
+				}
+				defer s.Close()
+				go func() { _, _ = io.Copy(s, c) }()
+				_, _ = io.Copy(c, s)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return "http://" + ln.Addr().String(), func(on bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		online = on
+		if !on {
+			for c := range open {
+				c.Close()
+			}
+			open = map[net.Conn]bool{}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,4 +139,25 @@ func (s *Server) walletCancelGuestPass(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"cancelled": true})
+}
+
+// serverTime answers GET /api/v1/time: the server's clock, never cached. The
+// wallet sends its own clock as client_ms and gets it back beside the
+// server's, so that it measures its offset from this very round trip
+// (offset = unix_ms - (client_ms + arrival) / 2) and can tell the answer
+// from a copy some cache kept.
+func (s *Server) serverTime(c *fiber.Ctx) error {
+	out := struct {
+		UnixMS   int64  `json:"unix_ms"`
+		ClientMS *int64 `json:"client_ms,omitempty"`
+	}{UnixMS: s.now().UnixMilli()}
+	if v := c.Query("client_ms"); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return model.Invalidf("client_ms", "invalid_client_ms", "client_ms must be the client's clock in Unix milliseconds, a whole number.")
+		}
+		out.ClientMS = &ms
+	}
+	c.Set("Cache-Control", "no-store")
+	return c.JSON(out)
 }

@@ -95,10 +95,7 @@ func New(d Deps) (*Server, error) {
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
-	s.app.Get("/api/v1/time", func(c *fiber.Ctx) error {
-		c.Set("Cache-Control", "no-store")
-		return c.JSON(fiber.Map{"unix_ms": s.now().UnixMilli()})
-	})
+	s.app.Get("/api/v1/time", s.serverTime)
 	s.staticRoutes()
 	s.routes()
 	return s, nil

@@ -97,18 +97,17 @@ func (s *Server) enrollError(lang, code string) string {
 }
 
 type walletView struct {
-	DisplayName  string            `json:"display_name"`
-	Tier         string            `json:"tier"`
-	SignedPart   string            `json:"signed_part"`
-	SecretB32    string            `json:"secret_b32"`
-	ServerTimeMS int64             `json:"server_time_ms"`
-	ExpiresAt    string            `json:"expires_at"`
-	Status       string            `json:"status"`
-	Perks        []walletPerk      `json:"perks"`
-	History      []walletHistory   `json:"history"`
-	GuestPasses  []walletGuest     `json:"guest_passes"`
-	GuestQuota   walletQuota       `json:"guest_quota"`
-	Messages     map[string]string `json:"messages"`
+	DisplayName string            `json:"display_name"`
+	Tier        string            `json:"tier"`
+	SignedPart  string            `json:"signed_part"`
+	SecretB32   string            `json:"secret_b32"`
+	ExpiresAt   string            `json:"expires_at"`
+	Status      string            `json:"status"`
+	Perks       []walletPerk      `json:"perks"`
+	History     []walletHistory   `json:"history"`
+	GuestPasses []walletGuest     `json:"guest_passes"`
+	GuestQuota  walletQuota       `json:"guest_quota"`
+	Messages    map[string]string `json:"messages"`
 }
 
 type walletPerk struct {
@@ -165,7 +164,7 @@ func (s *Server) walletPage(c *fiber.Ctx) error {
 	if w.Card.Status != model.CardActive && status == string(model.MemberActive) {
 		status = string(model.MemberRevoked)
 	}
-	v := walletView{DisplayName: w.Member.DisplayName(), Tier: w.Member.Tier, ServerTimeMS: s.now().UnixMilli(),
+	v := walletView{DisplayName: w.Member.DisplayName(), Tier: w.Member.Tier,
 		ExpiresAt: w.Card.ExpiresAt.Format(time.RFC3339), Status: status, Messages: walletMessages(s.cat.Prefix(lang, "wallet.")),
 		GuestQuota: walletQuota{Limit: view.QuotaLimit, Used: view.QuotaUsed}, Perks: []walletPerk{}, History: []walletHistory{}, GuestPasses: []walletGuest{}}
 	if status == string(model.MemberActive) {

@@ -14,7 +14,10 @@ const CLOCK_RESYNC_MS = 5 * 60 * 1000;
 for (const el of document.querySelectorAll('[data-js]')) el.hidden = false;
 localizeTimes(document, lang);
 
-const clock = new ServerClock(Number(data.server_time_ms));
+// The clock is corrected only by the wallet's own round trips to the server, never by a time in
+// the page: the service worker may have served a copy of the page made long ago.
+const clock = new ServerClock();
+clock.onchange = () => { showClock(); setTimeout(syncClock, 0); };
 
 // ---- online / offline ---------------------------------------------------------------------
 
@@ -25,10 +28,17 @@ function showOnline() {
   document.body.classList.toggle('is-offline', offline);
 }
 
+/** Puts where the clock correction comes from on the page (support staff and tests read it). */
+function showClock() {
+  document.body.dataset.clock = clock.source;
+  document.body.dataset.clockOffset = String(Math.round(clock.offset));
+}
+
 async function syncClock() {
   const ok = await clock.sync();
   lastSyncFailed = !ok;
   showOnline();
+  showClock();
   if (ok) card.tick();
 }
 
@@ -172,6 +182,7 @@ document.addEventListener('visibilitychange', () => {
 });
 addEventListener('pageshow', () => card.tick());
 showOnline();
+showClock();
 syncClock();
 setInterval(syncClock, CLOCK_RESYNC_MS);
 
