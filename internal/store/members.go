@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/textfold"
 )
 
 const memberColumns = `id, employee_no, family_name, given_name, family_name_kana, given_name_kana,
@@ -17,11 +18,11 @@ const memberColumns = `id, employee_no, family_name, given_name, family_name_kan
 // CreateMember inserts a member; a taken employee number is ErrConflict.
 func (c *Conn) CreateMember(ctx context.Context, m *model.Member) error {
 	const q = `
-		INSERT INTO members (` + memberColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		INSERT INTO members (` + memberColumns + `, search_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	_, err := c.x.ExecContext(ctx, c.q(q), m.ID, m.EmployeeNo, m.FamilyName, m.GivenName,
 		m.FamilyNameKana, m.GivenNameKana, m.Email, m.Tier, m.DepartedOn, m.Locale,
-		string(m.Status), m.StatusReason, c.ts(m.CreatedAt), c.ts(m.UpdatedAt))
+		string(m.Status), m.StatusReason, c.ts(m.CreatedAt), c.ts(m.UpdatedAt), memberSearchKey(m))
 	if err != nil {
 		return fmt.Errorf("insert member: %w", mapErr(err))
 	}
@@ -37,23 +38,23 @@ func (c *Conn) UpsertMembers(ctx context.Context, ms []model.Member) error {
 	for start := 0; start < len(ms); start += batch {
 		end := min(start+batch, len(ms))
 		var b strings.Builder
-		b.WriteString(`INSERT INTO members (` + memberColumns + `) VALUES `)
-		args := make([]any, 0, (end-start)*14)
+		b.WriteString(`INSERT INTO members (` + memberColumns + `, search_key) VALUES `)
+		args := make([]any, 0, (end-start)*15)
 		for i, m := range ms[start:end] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, m.ID, m.EmployeeNo, m.FamilyName, m.GivenName, m.FamilyNameKana,
 				m.GivenNameKana, m.Email, m.Tier, m.DepartedOn, m.Locale, string(m.Status),
-				m.StatusReason, c.ts(m.CreatedAt), c.ts(m.UpdatedAt))
+				m.StatusReason, c.ts(m.CreatedAt), c.ts(m.UpdatedAt), memberSearchKey(&m))
 		}
 		b.WriteString(`
 			ON CONFLICT (employee_no) DO UPDATE SET
 				family_name = excluded.family_name, given_name = excluded.given_name,
 				family_name_kana = excluded.family_name_kana, given_name_kana = excluded.given_name_kana,
 				email = excluded.email, tier = excluded.tier, departed_on = excluded.departed_on,
-				locale = excluded.locale, updated_at = excluded.updated_at`)
+				locale = excluded.locale, updated_at = excluded.updated_at, search_key = excluded.search_key`)
 		if _, err := c.x.ExecContext(ctx, c.q(b.String()), args...); err != nil {
 			return fmt.Errorf("upsert members: %w", mapErr(err))
 		}
@@ -99,24 +100,22 @@ func (c *Conn) Member(ctx context.Context, id string) (*model.Member, error) {
 
 // MemberFilter narrows ListMembers.
 type MemberFilter struct {
-	Query  string // name, kana, employee number or e-mail; partial
+	Query  string // name, kana, employee number or e-mail; partial, folded by textfold.Key
 	Status string
 	Tier   string
 	After  string // cursor: the last employee number of the previous page
 	Limit  int
 }
 
-// ListMembers returns a page of members ordered by employee number.
+// ListMembers returns a page of members ordered by employee number. The
+// query is folded like the stored search key (variant kanji, kana, width,
+// case, spaces), so 高橋 finds 髙橋 and ﾀｶﾊｼ finds タカハシ.
 func (c *Conn) ListMembers(ctx context.Context, f MemberFilter) ([]model.Member, error) {
 	var where []string
 	var args []any
-	if f.Query != "" {
-		like := "%" + escapeLike(f.Query) + "%"
-		where = append(where, `(LOWER(family_name) LIKE LOWER(?) ESCAPE '\' OR LOWER(given_name) LIKE LOWER(?) ESCAPE '\'
-			OR (family_name || given_name) LIKE ? ESCAPE '\' OR (family_name_kana || given_name_kana) LIKE ? ESCAPE '\'
-			OR LOWER(employee_no) LIKE LOWER(?) ESCAPE '\' OR LOWER(email) LIKE LOWER(?) ESCAPE '\')`)
-		compact := "%" + escapeLike(strings.Join(strings.Fields(f.Query), "")) + "%"
-		args = append(args, like, like, compact, compact, like, like)
+	if key := textfold.Key(f.Query); key != "" {
+		where = append(where, `search_key LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(key)+"%")
 	}
 	if f.Status != "" {
 		where = append(where, "status = ?")
@@ -188,9 +187,12 @@ func (c *Conn) EraseMember(ctx context.Context, id string, now time.Time) error 
 	}
 	const qMember = `
 		UPDATE members SET employee_no = ?, family_name = ?, given_name = ?, family_name_kana = '',
-			given_name_kana = '', email = ?, status = 'revoked', status_reason = 'erased on request', updated_at = ?
+			given_name_kana = '', email = ?, status = 'revoked', status_reason = 'erased on request', updated_at = ?,
+			search_key = ?
 		WHERE id = ?`
-	res, err := c.x.ExecContext(ctx, c.q(qMember), "erased-"+id, "(erased)", "-", "erased-"+short+"@invalid", c.ts(now), id)
+	erased := model.Member{EmployeeNo: "erased-" + id, FamilyName: "(erased)", GivenName: "-", Email: "erased-" + short + "@invalid"}
+	res, err := c.x.ExecContext(ctx, c.q(qMember), erased.EmployeeNo, erased.FamilyName, erased.GivenName, erased.Email,
+		c.ts(now), memberSearchKey(&erased), id)
 	if err != nil {
 		return fmt.Errorf("erase member: %w", mapErr(err))
 	}

@@ -52,6 +52,11 @@ func (s *Store) Migrate(ctx context.Context) (applied []int64, err error) {
 	for _, r := range res {
 		applied = append(applied, r.Source.Version)
 	}
+	// Data that SQL alone cannot compute: the folded search keys of members
+	// written before migration 00010.
+	if _, err := s.backfillSearchKeys(ctx); err != nil {
+		return applied, err
+	}
 	return applied, nil
 }
 
