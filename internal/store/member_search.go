@@ -17,7 +17,7 @@ func memberSearchKey(m *model.Member) string {
 }
 
 // backfillSearchKeys fills in the search key of members written before
-// migration 00010 (their key is ”), in batches, each in its own
+// migration 00010 (their key is empty), in batches, each in its own
 // transaction. It runs after every migration and finds nothing to do once
 // done: the partial index members_search_key_pending_idx holds exactly
 // the rows still to do. Returns how many rows it filled in.
