@@ -603,3 +603,81 @@ func switchableProxy(t *testing.T, addr string) (origin string, setOnline func(b
 		}
 	}
 }
+
+// TestWalletClockTrustBrowser checks when static/js/clock.js trusts an
+// offset: only one measured by its own round trip, echoed by the server, and
+// only while it can still be trusted.
+func TestWalletClockTrustBrowser(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, store.SQLite)
+	ctx := browsertest.New(t)
+	browse(t, ctx, 20*time.Second, chromedp.Navigate(ts.URL+"/healthz"))
+
+	// Each case runs in the page with a fresh localStorage and answers
+	// [source, offset] of a new ServerClock after its steps.
+	const hour = 3600 * 1000
+	cases := []struct {
+		name, js   string
+		wantSource string
+		wantOffset func(float64) bool
+	}{
+		{"nothing stored", `c = new m.ServerClock();`, "none", func(o float64) bool { return o == 0 }},
+		{"fresh measurement", `store({offset: 120000, rtt: 80, at: Date.now() - 60000}); c = new m.ServerClock();`,
+			"stored", func(o float64) bool { return o == 120000 }},
+		{"measurement a day old", `store({offset: 120000, rtt: 80, at: Date.now() - 25 * ` + fmt.Sprint(hour) + `}); c = new m.ServerClock();`,
+			"none", func(o float64) bool { return o == 0 }},
+		{"measured in the phone's future", `store({offset: 120000, rtt: 80, at: Date.now() + 600000}); c = new m.ServerClock();`,
+			"none", func(o float64) bool { return o == 0 }},
+		{"slow round trip", `store({offset: 120000, rtt: 9000, at: Date.now() - 1000}); c = new m.ServerClock();`,
+			"none", func(o float64) bool { return o == 0 }},
+		{"the old page-render keys", `localStorage.setItem('ap.offset', '-65000'); localStorage.setItem('ap.renderSeen', String(Date.now())); c = new m.ServerClock();`,
+			"none", func(o float64) bool { return o == 0 }},
+		{"measured against the server", `c = new m.ServerClock(); if (!(await c.sync())) throw new Error('sync failed');`,
+			"measured", func(o float64) bool { return o > -1000 && o < 1000 }},
+		{"measured with the phone 5 minutes slow", `shift(-300000); c = new m.ServerClock(); if (!(await c.sync())) throw new Error('sync failed');`,
+			"measured", func(o float64) bool { return o > 299000 && o < 301000 }},
+		{"an answer that does not echo the request (a cached copy)",
+			`const f = window.fetch; window.fetch = async () => new Response(JSON.stringify({unix_ms: Date.now() - 65000, client_ms: 1}), {headers: {'Content-Type': 'application/json'}});
+			 c = new m.ServerClock(); const ok = await c.sync(); window.fetch = f; if (ok) throw new Error('accepted');`,
+			"none", func(o float64) bool { return o == 0 }},
+		{"the phone's clock jumped after the measurement",
+			`c = new m.ServerClock(); if (!(await c.sync())) throw new Error('sync failed'); shift(90000); c.now();
+			 if (localStorage.getItem('ap.clock')) throw new Error('kept');`,
+			"none", func(o float64) bool { return o == 0 }},
+	}
+	for _, tc := range cases {
+		var got []any
+		js := `(async () => {
+			localStorage.clear();
+			const RealDate = window.__RealDate || (window.__RealDate = Date);
+			globalThis.Date = RealDate;
+			const shift = (ms) => {
+				const now = RealDate.now.bind(RealDate);
+				globalThis.Date = class extends RealDate { static now() { return now() + ms; } };
+			};
+			const store = (v) => localStorage.setItem('ap.clock', JSON.stringify(v));
+			const m = await import('/static/js/clock.js');
+			let c;
+			try { ` + tc.js + ` } finally { globalThis.Date = RealDate; }
+			return [c.source, c.offset];
+		})()`
+		browse(t, ctx, 20*time.Second, evalAsync(js, &got))
+		if len(got) != 2 {
+			t.Fatalf("%s: page answered %v", tc.name, got)
+		}
+		src, _ := got[0].(string)
+		off, _ := got[1].(float64)
+		if src != tc.wantSource || !tc.wantOffset(off) {
+			t.Errorf("%s: source %q, offset %.0f ms; want %q", tc.name, src, off, tc.wantSource)
+		}
+	}
+
+	// The time endpoint echoes the client's clock and refuses a malformed one.
+	r := ts.must(ts.do("GET", "/api/v1/time?client_ms=1775012399250", "", nil), 200)
+	if v, _ := r.JSON["client_ms"].(float64); int64(v) != 1775012399250 {
+		t.Errorf("client_ms echoed as %v", r.JSON["client_ms"])
+	}
+	if r := ts.must(ts.do("GET", "/api/v1/time?client_ms=soon", "", nil), 400); r.Code() != "invalid_client_ms" {
+		t.Errorf("malformed client_ms: %s", r.Body)
+	}
+}
