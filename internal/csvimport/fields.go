@@ -8,12 +8,13 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/alumnipass/alumnipass/internal/model"
 )
 
 // Limits of the member fields, shared with the API's validation.
 const (
 	maxEmployeeNo = 32
-	maxName       = 64 // runes, for names and kana
 	maxEmail      = 254
 	maxTier       = 16
 )
@@ -78,40 +79,6 @@ func nfkc(s string) string {
 	return norm.NFKC.String(s)
 }
 
-// collapseSpace trims s and replaces each run of white space inside it with
-// one ASCII space.
-func collapseSpace(s string) string {
-	s = trimSpace(s)
-	clean := true
-	prevSpace := false
-	for _, r := range s {
-		sp := unicode.IsSpace(r)
-		if sp && (r != ' ' || prevSpace) {
-			clean = false
-			break
-		}
-		prevSpace = sp
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	prevSpace = false
-	for _, r := range s {
-		if unicode.IsSpace(r) {
-			if !prevSpace {
-				b.WriteByte(' ')
-			}
-			prevSpace = true
-			continue
-		}
-		prevSpace = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // normaliseEmployeeNo accepts 1 to 32 of A–Z, a–z, 0–9, "-" and "_".
 func normaliseEmployeeNo(col, value string) (string, *fault) {
 	v := trimSpace(nfkc(value))
@@ -148,62 +115,36 @@ func looksScientific(s string) bool {
 	return strings.Trim(mant, "0123456789.") == "" && strings.Trim(exp, "0123456789") == ""
 }
 
-// normaliseName trims a name and collapses inner white space. Names are not
-// NFKC-folded: 髙 and 﨑 (compatibility ideographs) must stay as written.
+// normaliseName applies the one name rule, model.NormalizeName, which the
+// API and the console apply too, and words its faults for the import report.
 func normaliseName(f field, col, value string) (string, *fault) {
-	v := collapseSpace(value)
-	if v == "" {
-		return "", faultRequired(col, f)
-	}
-	if n := utf8.RuneCountInString(v); n > maxName {
-		return "", faultTooLong(f, v, n, maxName)
-	}
-	return v, nil
+	v, fl, r := model.NormalizeName(value)
+	return v, nameFault(f, col, value, fl, r)
 }
 
-// normaliseKana returns the reading in full-width katakana: half-width
-// katakana and hiragana are converted; anything else but spaces, "ー" and
-// "・" is refused. An empty reading is allowed.
+// normaliseKana applies model.NormalizeKana: the reading in full-width
+// katakana, hiragana and half-width katakana converted, empty allowed.
 func normaliseKana(f field, col, value string) (string, *fault) {
-	v := collapseSpace(nfkc(value))
-	if v == "" {
-		return "", nil
-	}
-	n, hiragana := 0, false
-	for _, r := range v {
-		n++
-		switch {
-		case isHiragana(r):
-			hiragana = true
-		case isKatakana(r) || r == ' ':
-		default:
-			return "", faultKanaChar(col, v, r)
-		}
-	}
-	if n > maxName {
-		return "", faultTooLong(f, v, n, maxName)
-	}
-	if !hiragana {
-		return v, nil
-	}
-	return strings.Map(func(r rune) rune {
-		if isHiragana(r) {
-			return r + ('ァ' - 'ぁ')
-		}
-		return r
-	}, v), nil
+	v, fl, r := model.NormalizeKana(value)
+	return v, nameFault(f, col, value, fl, r)
 }
 
-// isHiragana reports whether r is a hiragana letter or iteration mark, one
-// that has a katakana counterpart at U+0060 above it.
-func isHiragana(r rune) bool {
-	return (r >= 'ぁ' && r <= 'ゖ') || r == 'ゝ' || r == 'ゞ'
-}
-
-// isKatakana reports whether r is a full-width katakana letter, the long
-// vowel mark ー, the middle dot ・ or an iteration mark.
-func isKatakana(r rune) bool {
-	return (r >= 'ァ' && r <= 'ヾ') || (r >= 'ㇰ' && r <= 'ㇿ')
+// nameFault words a fault of the name rule; the code is the rule's.
+func nameFault(f field, col, value string, fl model.NameFault, r rune) *fault {
+	switch fl {
+	case model.FaultNone:
+		return nil
+	case model.FaultRequired:
+		return faultRequired(col, f)
+	case model.FaultTooLong:
+		v := strings.Join(strings.Fields(value), " ")
+		return faultTooLong(f, v, utf8.RuneCountInString(v), model.MaxNameLen)
+	case model.FaultInvalidCharacter:
+		return faultControlChar(col, value, r)
+	case model.FaultInvisibleName:
+		return faultInvisibleName(col, value)
+	}
+	return faultKanaChar(col, strings.Join(strings.Fields(nfkc(value)), " "), r)
 }
 
 // normaliseEmail accepts one bare address and lower-cases its domain.

@@ -24,7 +24,8 @@ const (
 	CodeInvalidDate         = "invalid_date"          // not a date in an accepted format
 	CodeInvalidTier         = "invalid_tier"          // not a lower-case slug
 	CodeInvalidLocale       = "invalid_locale"        // not ja or en
-	CodeInvalidCharacter    = "invalid_character"     // an invisible control character
+	CodeInvalidCharacter    = "invalid_character"     // an invisible control, bidi or format character
+	CodeInvisibleName       = "invisible_name"        // a name with no visible character
 	CodeDuplicateEmployeeNo = "duplicate_employee_no" // the same employee twice in the file
 	CodeBadEncoding         = "bad_encoding"          // bytes invalid in the file's character encoding
 	CodeBadQuoting          = "bad_quoting"           // double quotes that break the CSV structure
@@ -295,10 +296,18 @@ func faultReplacementChar(col, value string) *fault {
 
 func faultControlChar(col, value string, r rune) *fault {
 	return &fault{CodeInvalidCharacter,
-		fmt.Sprintf("The value %s in column %s contains an invisible control character (U+%04X). Retype the value.",
+		fmt.Sprintf("The value %s in column %s contains an invisible control or formatting character (U+%04X). Retype the value.",
 			qEN(value), qEN(col), r),
-		fmt.Sprintf("%s列の値%sに目に見えない制御文字（U+%04X）が含まれています。値を入力し直してください。",
+		fmt.Sprintf("%s列の値%sに目に見えない制御文字または書式文字（U+%04X）が含まれています。値を入力し直してください。",
 			qJA(col), qJA(value), r)}
+}
+
+func faultInvisibleName(col, value string) *fault {
+	return &fault{CodeInvisibleName,
+		fmt.Sprintf("The value %s in column %s has no visible character, only zero-width or blank ones. Retype the name.",
+			qEN(value), qEN(col)),
+		fmt.Sprintf("%s列の値%sには目に見える文字がなく、幅のない文字や空白に見える文字だけです。名前を入力し直してください。",
+			qJA(col), qJA(value))}
 }
 
 func faultRequired(col string, f field) *fault {

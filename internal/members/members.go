@@ -72,22 +72,23 @@ func (in *Input) Normalize() error {
 	nf := func(s string) string {
 		return strings.TrimSpace(strings.ReplaceAll(norm.NFKC.String(s), "\u3000", " "))
 	}
-	name := func(s string) string { return strings.Join(strings.Fields(strings.ReplaceAll(s, "\u3000", " ")), " ") }
 	in.EmployeeNo, in.Email, in.Tier, in.DepartedOn, in.Locale = nf(in.EmployeeNo), nf(in.Email), strings.ToLower(nf(in.Tier)), nf(in.DepartedOn), strings.ToLower(nf(in.Locale))
-	in.FamilyName, in.GivenName = name(in.FamilyName), name(in.GivenName)
-	in.FamilyNameKana, in.GivenNameKana = name(norm.NFKC.String(in.FamilyNameKana)), name(norm.NFKC.String(in.GivenNameKana))
 	if !employeeNoRe.MatchString(in.EmployeeNo) {
 		return model.Invalidf("employee_no", "invalid_employee_no", "employee_no must be 1 to 32 letters, digits, '-' or '_'")
 	}
-	for _, f := range []struct{ field, v string }{{"family_name", in.FamilyName}, {"given_name", in.GivenName}} {
-		if n := utf8.RuneCountInString(f.v); n < 1 || n > 64 {
-			return model.Invalidf(f.field, "invalid_name", f.field+" is required and must be at most 64 characters")
+	for _, f := range []struct {
+		field string
+		v     *string
+		rule  func(string) (string, model.NameFault, rune)
+	}{
+		{"family_name", &in.FamilyName, model.NormalizeName}, {"given_name", &in.GivenName, model.NormalizeName},
+		{"family_name_kana", &in.FamilyNameKana, model.NormalizeKana}, {"given_name_kana", &in.GivenNameKana, model.NormalizeKana},
+	} {
+		v, fault, r := f.rule(*f.v)
+		if fault != model.FaultNone {
+			return nameProblem(f.field, fault, r)
 		}
-	}
-	for _, f := range []struct{ field, v string }{{"family_name_kana", in.FamilyNameKana}, {"given_name_kana", in.GivenNameKana}} {
-		if utf8.RuneCountInString(f.v) > 64 {
-			return model.Invalidf(f.field, "invalid_kana", f.field+" must be at most 64 characters")
-		}
+		*f.v = v
 	}
 	addr, err := mail.ParseAddress(in.Email)
 	if err != nil || addr.Address != in.Email || len(in.Email) > 254 {
@@ -107,6 +108,27 @@ func (in *Input) Normalize() error {
 		return model.Invalidf("locale", "invalid_locale", "locale must be ja or en")
 	}
 	return nil
+}
+
+// nameProblem is the API's answer to a name or kana refused by the one
+// name rule (model.NormalizeName, model.NormalizeKana), which the CSV import
+// applies too. An empty or too long name keeps the API's older codes,
+// invalid_name and invalid_kana; every other fault is reported by the rule's
+// own code, the same as the import's.
+func nameProblem(field string, fault model.NameFault, r rune) error {
+	kana := strings.HasSuffix(field, "_kana")
+	switch fault {
+	case model.FaultRequired, model.FaultTooLong:
+		if kana {
+			return model.Invalidf(field, "invalid_kana", fmt.Sprintf("%s must be at most %d characters", field, model.MaxNameLen))
+		}
+		return model.Invalidf(field, "invalid_name", fmt.Sprintf("%s is required and must be at most %d characters", field, model.MaxNameLen))
+	case model.FaultInvalidCharacter:
+		return model.Invalidf(field, string(fault), fmt.Sprintf("%s contains an invisible control or formatting character (U+%04X); retype it", field, r))
+	case model.FaultInvisibleName:
+		return model.Invalidf(field, string(fault), field+" has no visible character; retype it")
+	}
+	return model.Invalidf(field, string(fault), fmt.Sprintf("%s must be written in katakana or hiragana (not %q)", field, r))
 }
 
 // Create adds one member.
