@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -78,12 +77,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		s.events = newEvents(s)
 		return s, nil
 	}
-	path := o.SQLitePath
+	path, dataDir := o.SQLitePath, ""
 	if path == "" {
-		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("create data dir: %w", err)
-		}
-		path = filepath.Join(o.DataDir, "alumnipass.db")
+		path, dataDir = filepath.Join(o.DataDir, "alumnipass.db"), o.DataDir
+	}
+	if err := prepareSQLiteFiles(dataDir, path); err != nil {
+		return nil, err
 	}
 	dsn := "file:" + path + "?_txlock=immediate" +
 		"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
