@@ -5,6 +5,7 @@ package config
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Config is the whole configuration of one process.
@@ -40,6 +43,10 @@ type Config struct {
 	Seed            bool          // ALUMNIPASS_SEED: demo data on first start
 	ConsentVersion  string        // ALUMNIPASS_CONSENT_VERSION
 	CardCacheSize   int           // ALUMNIPASS_CARD_CACHE_SIZE: cards the verifier keeps in memory
+	TLSCert         string        // ALUMNIPASS_TLS_CERT: PEM certificate (chain) file; serve speaks HTTPS
+	TLSKey          string        // ALUMNIPASS_TLS_KEY: PEM private key file of TLSCert
+	CompanyName     string        // ALUMNIPASS_COMPANY_NAME: the company that writes to its alumni (letters, e-mail)
+	CompanyNameEn   string        // ALUMNIPASS_COMPANY_NAME_EN: its English name; defaults to CompanyName
 }
 
 // Getenv is how Load reads variables; tests pass a map's lookup.
@@ -67,7 +74,11 @@ func Load(getenv Getenv) (*Config, error) {
 		Seed:            r.bool("ALUMNIPASS_SEED", false),
 		ConsentVersion:  r.str("ALUMNIPASS_CONSENT_VERSION", "2026-11"),
 		CardCacheSize:   r.int("ALUMNIPASS_CARD_CACHE_SIZE", 100_000),
+		TLSCert:         r.str("ALUMNIPASS_TLS_CERT", ""),
+		TLSKey:          r.str("ALUMNIPASS_TLS_KEY", ""),
+		CompanyName:     r.str("ALUMNIPASS_COMPANY_NAME", ""),
 	}
+	c.CompanyNameEn = r.str("ALUMNIPASS_COMPANY_NAME_EN", c.CompanyName)
 	if k := r.secret("ALUMNIPASS_MASTER_KEY"); k != "" {
 		c.MasterKey = r.key("ALUMNIPASS_MASTER_KEY", k)
 	}
@@ -115,6 +126,42 @@ func (c *Config) Validate() error {
 	}
 	if c.CardCacheSize < 0 || c.CardCacheSize > 10_000_000 {
 		return fmt.Errorf("ALUMNIPASS_CARD_CACHE_SIZE must be between 0 (no cache) and 10000000, got %d", c.CardCacheSize)
+	}
+	if err := c.validateTLS(u); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, v string }{{"ALUMNIPASS_COMPANY_NAME", c.CompanyName}, {"ALUMNIPASS_COMPANY_NAME_EN", c.CompanyNameEn}} {
+		if utf8.RuneCountInString(f.v) > 100 || strings.ContainsFunc(f.v, unicode.IsControl) {
+			return fmt.Errorf("%s must be at most 100 characters on one line, got %q", f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// TLS reports whether serve listens with HTTPS itself (ALUMNIPASS_TLS_CERT
+// and ALUMNIPASS_TLS_KEY), rather than behind a TLS-terminating proxy.
+func (c *Config) TLS() bool { return c.TLSCert != "" }
+
+// validateTLS checks the local-TLS option: both files or neither, both
+// readable and a matching pair, and a base URL that says https, since
+// every link the service writes (enrolment, pairing) must reach it.
+func (c *Config) validateTLS(base *url.URL) error {
+	switch {
+	case c.TLSCert == "" && c.TLSKey == "":
+		return nil
+	case c.TLSCert == "" || c.TLSKey == "":
+		return errors.New("ALUMNIPASS_TLS_CERT and ALUMNIPASS_TLS_KEY must be set together (or neither, for plain HTTP behind a proxy)")
+	}
+	for _, f := range []struct{ name, path string }{{"ALUMNIPASS_TLS_CERT", c.TLSCert}, {"ALUMNIPASS_TLS_KEY", c.TLSKey}} {
+		if _, err := os.ReadFile(f.path); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+		return fmt.Errorf("ALUMNIPASS_TLS_CERT and ALUMNIPASS_TLS_KEY are not a PEM certificate and its private key: %w", err)
+	}
+	if base.Scheme != "https" {
+		return fmt.Errorf("ALUMNIPASS_BASE_URL must be an https:// URL when ALUMNIPASS_TLS_CERT is set, got %q", c.BaseURL)
 	}
 	return nil
 }
