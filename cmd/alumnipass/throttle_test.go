@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,4 +48,96 @@ func TestGuessingIsThrottled(t *testing.T) {
 			t.Fatalf("metrics lack %s", want)
 		}
 	}
+}
+
+// newDeviceKeys issues n more device keys for the fixture's venue.
+func (ts *testServer) newDeviceKeys(f *fixture, n int) []string {
+	ts.t.Helper()
+	var keys []string
+	for i := range n {
+		k := ts.must(ts.do("POST", "/api/v1/partners/"+f.PartnerID+"/keys", ts.HRToken, map[string]any{"name": fmt.Sprintf("tablet %d", i)}), 201)
+		keys = append(keys, k.Str("key"))
+	}
+	return keys
+}
+
+// TestCardThrottleIsNoOracle: once a card is throttled, the right code and
+// a wrong one get the same answer (429 with the same Retry-After), decided
+// before the code is checked; failures spread over many device keys still
+// throttle the card, and concurrent guesses cannot slip past the count.
+func TestCardThrottleIsNoOracle(t *testing.T) {
+	ts := startServer(t, store.SQLite)
+	now := time.Now().UTC().Truncate(time.Second)
+	ts.Clock.Set(now)
+	stale := func(f *fixture, i int) string { return f.cardCode(t, now.Add(-time.Duration(i+1)*5*time.Minute)) }
+
+	t.Run("same answer right or wrong", func(t *testing.T) {
+		f := ts.newFixture("gold")
+		keys := ts.newDeviceKeys(f, 10)
+		for i, k := range keys { // ten guesses, one per key
+			if r := ts.verify(k, stale(f, i)); r.Str("result") != "stale" {
+				t.Fatalf("guess %d: %s", i, r.Body)
+			}
+		}
+		right := ts.do("POST", "/api/v1/verify", f.DeviceKey, map[string]string{"code": f.cardCode(t, now)})
+		wrong := ts.do("POST", "/api/v1/verify", f.DeviceKey, map[string]string{"code": stale(f, 20)})
+		for name, r := range map[string]*response{"right": right, "wrong": wrong} {
+			if r.Status != 429 || r.Code() != "rate_limited" || r.Header.Get("Retry-After") == "" {
+				t.Errorf("%s code on a throttled card: %d %s", name, r.Status, r.Body)
+			}
+		}
+		if right.Status != wrong.Status || string(right.Body) != string(wrong.Body) || right.Header.Get("Retry-After") != wrong.Header.Get("Retry-After") {
+			t.Errorf("right and wrong codes are told apart:\nright %d %s %s\nwrong %d %s %s", right.Status, right.Header.Get("Retry-After"), right.Body,
+				wrong.Status, wrong.Header.Get("Retry-After"), wrong.Body)
+		}
+		// The window ends: the card is answered again.
+		ts.Clock.Set(now.Add(61 * time.Second))
+		if r := ts.verify(f.DeviceKey, f.cardCode(t, now.Add(61*time.Second))); r.Str("result") != "valid" {
+			t.Errorf("after the window: %s", r.Body)
+		}
+		ts.Clock.Set(now)
+	})
+
+	t.Run("failures spread over keys and venues", func(t *testing.T) {
+		f := ts.newFixture("gold")
+		g := ts.newFixture("gold") // another partner's venue
+		keys := append(ts.newDeviceKeys(f, 6), ts.newDeviceKeys(g, 6)...)
+		answered := 0
+		for i, k := range keys {
+			r := ts.do("POST", "/api/v1/verify", k, map[string]string{"code": stale(f, i)})
+			switch {
+			case r.Status == 200 && r.Str("result") == "stale":
+				answered++
+			case r.Status != 429:
+				t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
+			}
+		}
+		if answered != 10 {
+			t.Errorf("%d of %d guesses from %d keys were answered; want the card's 10", answered, len(keys), len(keys))
+		}
+	})
+
+	t.Run("concurrent guesses", func(t *testing.T) {
+		f := ts.newFixture("gold")
+		keys := ts.newDeviceKeys(f, 15)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		answered := 0
+		for i := range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := ts.raw("POST", "/api/v1/verify", keys[i%len(keys)], "application/json", []byte(`{"code":"`+stale(f, i)+`"}`))
+				mu.Lock()
+				defer mu.Unlock()
+				if r.Status == 200 {
+					answered++
+				}
+			}()
+		}
+		wg.Wait()
+		if answered > 10 {
+			t.Errorf("%d concurrent guesses at one card were answered; want at most 10", answered)
+		}
+	})
 }

@@ -15,10 +15,6 @@ const maxCodeLen = 512
 
 func (s *Server) verify(c *fiber.Ctx) error {
 	p := principal(c)
-	if blocked, wait := s.limits.badCodes.blocked(p.ID); blocked {
-		s.metrics.throttled.WithLabelValues("verify_key").Inc()
-		return tooMany(c, wait)
-	}
 	var in struct {
 		Code string `json:"code"`
 	}
@@ -33,31 +29,34 @@ func (s *Server) verify(c *fiber.Ctx) error {
 	if len(in.Code) > maxCodeLen {
 		return model.Invalidf("code", "code_too_long", "code is far longer than any alumnipass code")
 	}
-	d, err := s.svc.Verifier.Verify(c.UserContext(), p, in.Code)
-	if err != nil {
-		return err
+	// Throttled keys and cards get the same 429 whatever the code, decided
+	// before it is checked (verify_throttle.go).
+	keySlot, ok, wait := s.limits.badCodes.take(p.ID)
+	if !ok {
+		s.metrics.throttled.WithLabelValues("verify_key").Inc()
+		return tooMany(c, wait)
 	}
-	s.metrics.verify.WithLabelValues(d.Result).Inc()
-	switch d.Result {
-	case model.ResultInvalid, model.ResultUnknownKey, model.ResultStale:
-		// Guessing shows up as many refused codes from one key, or many
-		// stale codes for one card; both get slowed down.
-		if ok, _ := s.limits.badCodes.allow(p.ID); !ok {
-			s.metrics.throttled.WithLabelValues("verify_key").Inc()
-		}
-		if d.Result == model.ResultStale && d.CardID() != "" {
-			if ok, _ := s.limits.badCard.allow(d.CardID()); !ok {
-				s.metrics.throttled.WithLabelValues("verify_card").Inc()
-			}
-		}
-	case model.ResultValid:
-		if blocked, wait := s.limits.badCard.blocked(d.CardID()); blocked {
-			// Too many stale codes for this card just now: someone is
-			// trying pictures of it. The valid answer is withheld briefly.
+	var cardSlot slot
+	if card := cardOfCode(in.Code); card != "" {
+		if cardSlot, ok, wait = s.limits.badCard.take(card); !ok {
+			s.limits.badCodes.refund(keySlot)
 			s.metrics.throttled.WithLabelValues("verify_card").Inc()
 			return tooMany(c, wait)
 		}
 	}
+	d, err := s.svc.Verifier.Verify(c.UserContext(), p, in.Code)
+	if err != nil || !guessFailure(d.Result) {
+		s.limits.badCodes.refund(keySlot)
+	}
+	if err != nil || d.Result != model.ResultStale {
+		// Only a stale code is a guess at this card's TOTP; anything else
+		// names the card without its signed part or is no failure.
+		s.limits.badCard.refund(cardSlot)
+	}
+	if err != nil {
+		return err
+	}
+	s.metrics.verify.WithLabelValues(d.Result).Inc()
 	c.Set("Cache-Control", "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(d.AppendJSON(make([]byte, 0, 512)))
