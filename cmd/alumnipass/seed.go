@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -12,13 +13,23 @@ import (
 	"github.com/alumnipass/alumnipass/internal/partners"
 )
 
-// seedDemo fills an empty database with a demo: an HR admin, a restaurant
-// and a hotel with perks, a few members and an enrolment link, and prints
-// what to open. It does nothing when any console user exists.
+// The demo's console users. The partner manager manages the restaurant.
+const (
+	demoAdminEmail   = "admin@example.com"
+	demoPartnerEmail = "partner@example.com"
+)
+
+// seedDemo fills an empty database with a demo: an HR admin, a partner
+// manager, a restaurant and a hotel with perks, a few members and an
+// enrolment link, and prints what to open. When any console user exists it
+// creates nothing; if the demo is there it prints how to sign in again.
 func seedDemo(ctx context.Context, a *application, out io.Writer) error {
 	n, err := a.st.CountAdmins(ctx)
-	if err != nil || n > 0 {
+	if err != nil {
 		return err
+	}
+	if n > 0 {
+		return demoAgain(ctx, a, out)
 	}
 	sys := &model.Principal{Kind: "system", ID: "seed", Name: "demo seed", Role: model.RoleAdmin}
 	pw, _, err := auth.NewToken("")
@@ -26,7 +37,7 @@ func seedDemo(ctx context.Context, a *application, out io.Writer) error {
 		return err
 	}
 	pw = pw[:16]
-	if _, err := a.svc.Console.CreateAdmin(ctx, "admin@example.com", "人事 管理者", pw, model.RoleAdmin, "", "ja"); err != nil {
+	if _, err := a.svc.Console.CreateAdmin(ctx, demoAdminEmail, "人事 管理者", pw, model.RoleAdmin, "", "ja"); err != nil {
 		return err
 	}
 	resto, err := a.svc.Partners.CreatePartner(ctx, sys, partners.PartnerInput{Name: "レストラン さくら", Kind: "restaurant", VenueName: "さくら 丸の内店"})
@@ -44,6 +55,14 @@ func seedDemo(ctx context.Context, a *application, out io.Writer) error {
 		{resto.ID, partners.PerkInput{Title: "お食事 10% オフ", Description: "同伴者3名まで", EligibleTiers: []string{"*"}, Companions: 3, LimitPerDay: 1}},
 		{resto.ID, partners.PerkInput{Title: "ウェルカムドリンク", Description: "ゴールド会員", EligibleTiers: []string{"gold"}, Companions: 1, LimitPerDay: 1}},
 		{hotel.ID, partners.PerkInput{Title: "Alumni room rate −20%", Description: "Up to 1 companion", EligibleTiers: []string{"standard", "gold"}, Companions: 1, LimitPerMonth: 4}},
+	}
+	partnerPW, _, err := auth.NewToken("")
+	if err != nil {
+		return err
+	}
+	partnerPW = partnerPW[:16]
+	if _, err := a.svc.Console.CreateAdmin(ctx, demoPartnerEmail, "さくら 店長", partnerPW, model.RolePartnerManager, resto.ID, "ja"); err != nil {
+		return err
 	}
 	for _, p := range perks {
 		if _, err := a.svc.Partners.CreatePerk(ctx, sys, p.partner, p.in); err != nil {
@@ -76,17 +95,55 @@ func seedDemo(ctx context.Context, a *application, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := markDemo(a.cfg); err != nil {
+		return err
+	}
 	b := a.cfg.BaseURL
 	fmt.Fprintf(out, `
 ================ alumnipass demo ================
 HR console      %s/admin
-  sign in       admin@example.com / %s  (you will set up two-factor sign-in on first use)
+  sign in       %s / %s  (you will set up two-factor sign-in on first use)
+Partner console %s/partner  (the restaurant's manager: venues, perks, devices, report)
+  sign in       %s / %s  (in another browser or a private window)
 Wallet          open this enrolment link on a phone (single use, expires %s):
                 %s
-Scanner         %s/scan  — pair with code %s (valid 15 minutes)
+Scanner         %s/scan  — pair with code %s (valid 15 minutes;
+                a new code: HR console → Partners → レストラン さくら → Make a pairing code)
 HR API token    %s
 Health          %s/readyz   metrics %s/metrics
+Write these down: passwords and codes are shown only now.
 =================================================
-`, b, pw, enrol.ExpiresAt.Format(time.DateOnly), enrol.EnrollmentURL, b, pair.Code, hr, b, b)
+`, b, demoAdminEmail, pw, b, demoPartnerEmail, partnerPW, enrol.ExpiresAt.Format(time.DateOnly), enrol.EnrollmentURL,
+		b, pair.Code, hr, b, b)
+	return nil
+}
+
+// demoAgain is what a second `make run` prints: the demo is already there,
+// how to sign in again, and how to start it afresh when the password or
+// the authenticator is lost. It prints nothing on a database the demo did
+// not make.
+func demoAgain(ctx context.Context, a *application, out io.Writer) error {
+	if _, err := a.st.AdminByEmail(ctx, demoAdminEmail); errors.Is(err, model.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	b := a.cfg.BaseURL
+	reset := "make reset-demo   (alumnipass serve --seed --reset: deletes the demo database in " + a.cfg.DataDir + ")"
+	if a.cfg.DatabaseURL != "" {
+		reset = "drop and re-create the PostgreSQL database, then start with --seed again"
+	}
+	fmt.Fprintf(out, `
+================ alumnipass demo ================
+The demo data is already there; nothing new was created.
+HR console      %s/admin     sign in as %s
+Partner console %s/partner   sign in as %s
+                with the passwords printed on the first start (they are stored only hashed).
+Scanner         %s/scan — a new pairing code: HR console → Partners → レストラン さくら
+                → Make a pairing code
+Lost the password or the authenticator app? Start the demo afresh:
+                %s
+=================================================
+`, b, demoAdminEmail, b, demoPartnerEmail, b, reset)
 	return nil
 }

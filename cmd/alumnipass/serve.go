@@ -17,8 +17,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fl.SetOutput(stderr)
 	addr := fl.String("addr", "", "listen address (overrides ALUMNIPASS_ADDR)")
 	seed := fl.Bool("seed", false, "create demo data on an empty database (ALUMNIPASS_SEED)")
+	reset := fl.Bool("reset", false, "with --seed: delete the demo's embedded database first and start the demo afresh (make reset-demo)")
 	if err := fl.Parse(args); err != nil {
 		return usageError(err.Error())
+	}
+	if *reset && !*seed {
+		return usageError("--reset only goes with --seed: it starts the demo afresh")
 	}
 	start := time.Now()
 	cfg, err := loadConfig(os.LookupEnv)
@@ -29,6 +33,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		cfg.Addr = *addr
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if *reset {
+		if err := resetDemo(cfg, stderr); err != nil {
+			return err
+		}
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -65,7 +74,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	go app.background(ctx)
-	log.Info("alumnipass ready", "addr", cfg.Addr, "database", st.Dialect(), "startup_ms", time.Since(start).Milliseconds(), "base_url", cfg.BaseURL)
+	log.Info("alumnipass ready", "addr", cfg.Addr, "tls", cfg.TLS(), "database", st.Dialect(), "startup_ms", time.Since(start).Milliseconds(), "base_url", cfg.BaseURL)
 	return app.server.Listen(ctx, cfg.Addr, cfg.ShutdownTimeout)
 }
 

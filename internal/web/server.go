@@ -107,7 +107,15 @@ func (s *Server) App() *fiber.App { return s.app }
 // Listen serves until ctx is done, then drains in-flight requests.
 func (s *Server) Listen(ctx context.Context, addr string, shutdownTimeout time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.app.Listen(addr) }()
+	go func() {
+		if s.cfg.TLS() {
+			// Local HTTPS (ALUMNIPASS_TLS_CERT/KEY): a tablet's camera
+			// needs a secure origin on a network address.
+			errc <- s.app.ListenTLS(addr, s.cfg.TLSCert, s.cfg.TLSKey)
+			return
+		}
+		errc <- s.app.Listen(addr)
+	}()
 	select {
 	case err := <-errc:
 		return err
