@@ -89,7 +89,7 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 		Members: members.New(st, keys, sealer, now, members.Options{BaseURL: cfg.BaseURL, CardValidity: cfg.CardValidity, EnrollValidity: cfg.EnrollValidity}),
 		Wallet: wallet.New(st, keys, sealer, now, wallet.Options{BaseURL: cfg.BaseURL, GuestQuota: cfg.GuestQuota,
 			ConsentVersion: cfg.ConsentVersion}),
-		Partners: partners.New(st, pseudo.Sum(nil), now),
+		Partners: partners.New(st, pseudo.Sum(nil), now, partners.Options{MaxKeysPerVenue: cfg.MaxKeysPerVenue}),
 		Verifier: verify.New(st, keys, sealer, vlog, now, cfg.CardCacheSize),
 	}
 	cat, err := i18n.Load(static.FS, "i18n")

@@ -141,3 +141,67 @@ func TestCardThrottleIsNoOracle(t *testing.T) {
 		}
 	})
 }
+
+// TestDeviceKeyCap: a venue holds at most ALUMNIPASS_MAX_KEYS_PER_VENUE
+// (20) active device keys, whether issued or paired, also when requests
+// race; a revoked key frees its place.
+func TestDeviceKeyCap(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		f := ts.newFixture("gold") // one key
+		ts.newDeviceKeys(f, 19)
+		keysPath := "/api/v1/partners/" + f.PartnerID + "/keys"
+		pairingPath := "/api/v1/partners/" + f.PartnerID + "/pairing-codes"
+		limited := func(what string, r *response) {
+			t.Helper()
+			if r.Status != 409 || r.Code() != "device_key_limit" {
+				t.Fatalf("%s at the cap: %d %s, want 409 device_key_limit", what, r.Status, r.Body)
+			}
+		}
+		limited("issue", ts.do("POST", keysPath, ts.HRToken, map[string]any{"name": "one too many"}))
+		limited("pairing code", ts.do("POST", pairingPath, ts.HRToken, map[string]any{"name": "tablet"}))
+
+		// A pairing code made below the cap cannot take a key past it.
+		list := ts.must(ts.do("GET", keysPath, ts.HRToken, nil), 200)
+		var ids []string
+		for _, k := range list.JSON["keys"].([]any) {
+			ids = append(ids, k.(map[string]any)["id"].(string))
+		}
+		if len(ids) != 20 {
+			t.Fatalf("%d keys listed, want 20", len(ids))
+		}
+		ts.must(ts.do("POST", keysPath+"/"+ids[0]+"/revoke", ts.HRToken, nil), 200)
+		code := ts.must(ts.do("POST", pairingPath, ts.HRToken, map[string]any{"name": "tablet"}), 201).Str("code")
+		ts.newDeviceKeys(f, 1)
+		limited("pairing", ts.do("POST", "/api/v1/devices/pair", "", map[string]any{"code": code}))
+		ts.must(ts.do("POST", keysPath+"/"+ids[1]+"/revoke", ts.HRToken, nil), 200)
+		ts.must(ts.do("POST", "/api/v1/devices/pair", "", map[string]any{"code": code}), 201)
+
+		// Racing issues take exactly the free places.
+		for _, id := range ids[2:5] {
+			ts.must(ts.do("POST", keysPath+"/"+id+"/revoke", ts.HRToken, nil), 200)
+		}
+		var wg sync.WaitGroup
+		statuses := make([]int, 10)
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = ts.raw("POST", keysPath, ts.HRToken, "application/json", []byte(`{"name":"race"}`)).Status
+			}()
+		}
+		wg.Wait()
+		made := 0
+		for _, s := range statuses {
+			switch s {
+			case 201:
+				made++
+			case 409:
+			default:
+				t.Errorf("racing issue answered %d", s)
+			}
+		}
+		if n := ts.count("api_keys WHERE venue_id = '" + f.VenueID + "' AND revoked_at IS NULL"); made != 3 || n != 20 {
+			t.Errorf("%d racing issues succeeded for 3 free places; the venue has %d active keys, want 20", made, n)
+		}
+	})
+}

@@ -43,6 +43,7 @@ type Config struct {
 	Seed            bool          // ALUMNIPASS_SEED: demo data on first start
 	ConsentVersion  string        // ALUMNIPASS_CONSENT_VERSION
 	CardCacheSize   int           // ALUMNIPASS_CARD_CACHE_SIZE: cards the verifier keeps in memory
+	MaxKeysPerVenue int           // ALUMNIPASS_MAX_KEYS_PER_VENUE: active device keys a venue may hold
 	TLSCert         string        // ALUMNIPASS_TLS_CERT: PEM certificate (chain) file; serve speaks HTTPS
 	TLSKey          string        // ALUMNIPASS_TLS_KEY: PEM private key file of TLSCert
 	CompanyName     string        // ALUMNIPASS_COMPANY_NAME: the company that writes to its alumni (letters, e-mail)
@@ -74,6 +75,7 @@ func Load(getenv Getenv) (*Config, error) {
 		Seed:            r.bool("ALUMNIPASS_SEED", false),
 		ConsentVersion:  r.str("ALUMNIPASS_CONSENT_VERSION", "2026-11"),
 		CardCacheSize:   r.int("ALUMNIPASS_CARD_CACHE_SIZE", 100_000),
+		MaxKeysPerVenue: r.int("ALUMNIPASS_MAX_KEYS_PER_VENUE", 20),
 		TLSCert:         r.str("ALUMNIPASS_TLS_CERT", ""),
 		TLSKey:          r.str("ALUMNIPASS_TLS_KEY", ""),
 		CompanyName:     r.str("ALUMNIPASS_COMPANY_NAME", ""),
@@ -126,6 +128,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CardCacheSize < 0 || c.CardCacheSize > 10_000_000 {
 		return fmt.Errorf("ALUMNIPASS_CARD_CACHE_SIZE must be between 0 (no cache) and 10000000, got %d", c.CardCacheSize)
+	}
+	if c.MaxKeysPerVenue < 1 || c.MaxKeysPerVenue > 10_000 {
+		return fmt.Errorf("ALUMNIPASS_MAX_KEYS_PER_VENUE must be between 1 and 10000, got %d", c.MaxKeysPerVenue)
 	}
 	if err := c.validateTLS(u); err != nil {
 		return err

@@ -16,19 +16,20 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.DatabaseURL != "" || c.DataDir != "./data" || c.CookieSecure {
+	if c.Addr != ":8080" || c.DatabaseURL != "" || c.DataDir != "./data" || c.CookieSecure || c.MaxKeysPerVenue != 20 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
 
 func TestLoadRejectsBadValuesWithOneClearLine(t *testing.T) {
 	for name, kv := range map[string]map[string]string{
-		"mysql url":     {"DATABASE_URL": "mysql://x"},
-		"relative base": {"ALUMNIPASS_BASE_URL": "example.com"},
-		"short key":     {"ALUMNIPASS_MASTER_KEY": "abcd"},
-		"bad duration":  {"ALUMNIPASS_CARD_VALIDITY": "forever"},
-		"bad int":       {"ALUMNIPASS_DB_MAX_CONNS": "many"},
-		"bad level":     {"ALUMNIPASS_LOG_LEVEL": "loud"},
+		"mysql url":      {"DATABASE_URL": "mysql://x"},
+		"relative base":  {"ALUMNIPASS_BASE_URL": "example.com"},
+		"short key":      {"ALUMNIPASS_MASTER_KEY": "abcd"},
+		"bad duration":   {"ALUMNIPASS_CARD_VALIDITY": "forever"},
+		"bad int":        {"ALUMNIPASS_DB_MAX_CONNS": "many"},
+		"bad level":      {"ALUMNIPASS_LOG_LEVEL": "loud"},
+		"no device keys": {"ALUMNIPASS_MAX_KEYS_PER_VENUE": "0"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(env(kv))

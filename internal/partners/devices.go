@@ -71,7 +71,10 @@ func (s *Service) createKey(ctx context.Context, tx *store.Tx, p *model.Principa
 	now := s.now()
 	k := &model.APIKey{ID: uuid.NewString(), Name: name, Prefix: tok[:len(auth.PrefixDevice)+6], Hash: hash, Role: model.RoleDevice,
 		PartnerID: &partnerID, VenueID: &v.ID, CreatedAt: now}
-	if err := tx.CreateAPIKey(ctx, k); err != nil {
+	if err := tx.CreateVenueKey(ctx, k, s.opt.MaxKeysPerVenue); err != nil {
+		if errors.Is(err, model.ErrLimit) {
+			return nil, s.keyLimit(v)
+		}
 		return nil, err
 	}
 	if err := tx.InsertAudit(ctx, p.Audit(newID(), now, "device_key.create", "partner", partnerID, "",
@@ -79,6 +82,12 @@ func (s *Service) createKey(ctx context.Context, tx *store.Tx, p *model.Principa
 		return nil, err
 	}
 	return &IssuedKey{ID: k.ID, Key: tok, Name: name, PartnerID: partnerID, VenueID: v.ID, VenueName: v.Name}, nil
+}
+
+// keyLimit is the refusal of a key beyond the venue's cap.
+func (s *Service) keyLimit(v *model.Venue) error {
+	return model.NewProblem(model.ErrLimit, "device_key_limit", fmt.Sprintf(
+		"The venue %q already has %d active device keys, the most it may have; revoke one it no longer uses first.", v.Name, s.opt.MaxKeysPerVenue))
 }
 
 // Keys lists a partner's keys (never the secrets).
@@ -130,6 +139,13 @@ func (s *Service) CreatePairing(ctx context.Context, p *model.Principal, partner
 	d, v, err := s.venueOf(ctx, p, partnerID, venueID)
 	if err != nil {
 		return nil, err
+	}
+	// Pairing makes a key, so a venue at its cap is told now rather than
+	// when a tablet scans the code (Pair enforces the cap in any case).
+	if n, err := s.st.ActiveVenueKeys(ctx, v.ID); err != nil {
+		return nil, fmt.Errorf("create pairing: %w", err)
+	} else if n >= s.opt.MaxKeysPerVenue {
+		return nil, s.keyLimit(v)
 	}
 	code, err := randomCode(10)
 	if err != nil {

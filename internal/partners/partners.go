@@ -34,11 +34,28 @@ type Service struct {
 	now          func() time.Time
 	pseudonymKey []byte
 	tokyo        *time.Location
+	opt          Options
 }
 
+// Options are the partner settings of the configuration.
+type Options struct {
+	// MaxKeysPerVenue caps a venue's active device keys, however they are
+	// made (issued or paired), so that a partner cannot multiply the
+	// per-key guessing budget; 0 means DefaultMaxKeysPerVenue.
+	MaxKeysPerVenue int
+}
+
+// DefaultMaxKeysPerVenue is the cap on a venue's active device keys when
+// none is configured: more tablets and POS lanes than a restaurant or a
+// hotel front desk has.
+const DefaultMaxKeysPerVenue = 20
+
 // New makes the service. pseudonymKey keys the per-partner member pseudonyms.
-func New(st *store.Store, pseudonymKey []byte, now func() time.Time) *Service {
-	return &Service{st: st, now: now, pseudonymKey: pseudonymKey, tokyo: model.JST()}
+func New(st *store.Store, pseudonymKey []byte, now func() time.Time, opt Options) *Service {
+	if opt.MaxKeysPerVenue <= 0 {
+		opt.MaxKeysPerVenue = DefaultMaxKeysPerVenue
+	}
+	return &Service{st: st, now: now, pseudonymKey: pseudonymKey, tokyo: model.JST(), opt: opt}
 }
 
 // PartnerInput creates a partner with its first venue.
