@@ -566,6 +566,13 @@ func TestOpenAPIAnswers(t *testing.T) {
 	l.call("POST", "/api/v1/redemptions", "/api/v1/redemptions", dev, redeem, 200, "Idempotency-Key", "6f1c2e0a-3b4d-4e5f-8a9b-0c1d2e3f4a5b")
 	l.call("POST", "/api/v1/redemptions", "/api/v1/redemptions", dev, redeem, 409, "Idempotency-Key", "0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d")
 	l.call("POST", "/api/v1/redemptions", "/api/v1/redemptions", dev, redeem, 400)
+	// A re-scan after the record says so; a new code today finds the perk's daily limit used.
+	if r := verify(dev, code, "valid"); r.JSON["redeemed"] != true || r.JSON["usable"] != false || r.Str("unusable_reason") != "already_recorded" {
+		t.Errorf("a re-scan after the record: %s", r.Body)
+	}
+	if r := verify(dev, holder.cardCode(t, now.Add(30*time.Second)), "valid"); answerPerk(r, perk.Str("id"))["unusable_reason"] != "daily_limit_reached" {
+		t.Errorf("a scan after the day's use: %s", r.Body)
+	}
 	gv := verify(dev, gp.Str("code"), "valid")
 	l.call("POST", "/api/v1/redemptions", "/api/v1/redemptions", dev, map[string]any{"verification_id": gv.Str("verification_id"),
 		"perk_id": perk.Str("id"), "party_size": 3}, 400, "Idempotency-Key", "guest-too-many-1")

@@ -170,7 +170,9 @@ type Perk struct {
 	PartnerID     string    `db:"partner_id" json:"partner_id"`
 	Title         string    `db:"title" json:"title"`
 	Description   string    `db:"description" json:"description"`
-	EligibleTiers string    `db:"eligible_tiers" json:"-"` // comma separated
+	TitleEn       string    `db:"title_en" json:"title_en"`             // English title; "" = show Title
+	DescriptionEn string    `db:"description_en" json:"description_en"` // English description; "" = show Description
+	EligibleTiers string    `db:"eligible_tiers" json:"-"`              // comma separated
 	Companions    int       `db:"companions" json:"companions"`
 	LimitPerDay   int       `db:"limit_per_day" json:"limit_per_day"`     // 0 = none
 	LimitPerMonth int       `db:"limit_per_month" json:"limit_per_month"` // 0 = none
@@ -336,6 +338,15 @@ func JSON(v any) string {
 		return `{"error":"unrepresentable"}`
 	}
 	return string(b)
+}
+
+// Localized picks the text for a reader: the English one for lang "en"
+// when it was written, else the default (usually Japanese) one.
+func Localized(lang, def, en string) string {
+	if lang == "en" && en != "" {
+		return en
+	}
+	return def
 }
 
 // TierEligible says whether a perk's comma-separated tier list admits tier;

@@ -180,6 +180,8 @@ func (s *Service) AddVenue(ctx context.Context, p *model.Principal, partnerID, n
 type PerkInput struct {
 	Title         string   `json:"title"`
 	Description   string   `json:"description"`
+	TitleEn       string   `json:"title_en"`       // optional English title
+	DescriptionEn string   `json:"description_en"` // optional English description
 	EligibleTiers []string `json:"eligible_tiers"`
 	Companions    int      `json:"companions"`
 	LimitPerDay   int      `json:"limit_per_day"`
@@ -199,6 +201,13 @@ func (s *Service) CreatePerk(ctx context.Context, p *model.Principal, partnerID 
 		return nil, err
 	}
 	if err := checkText("description", in.Description, 1000, false); err != nil {
+		return nil, err
+	}
+	in.TitleEn, in.DescriptionEn = strings.TrimSpace(in.TitleEn), strings.TrimSpace(in.DescriptionEn)
+	if err := checkText("title_en", in.TitleEn, 100, false); err != nil {
+		return nil, err
+	}
+	if err := checkText("description_en", in.DescriptionEn, 1000, false); err != nil {
 		return nil, err
 	}
 	if len(in.EligibleTiers) == 0 || len(in.EligibleTiers) > 20 {
@@ -225,6 +234,7 @@ func (s *Service) CreatePerk(ctx context.Context, p *model.Principal, partnerID 
 	}
 	now := s.now()
 	pk := &model.Perk{Days: days, Hours: in.Hours, ID: uuid.NewString(), PartnerID: d.ID, Title: in.Title, Description: in.Description,
+		TitleEn: in.TitleEn, DescriptionEn: in.DescriptionEn,
 		EligibleTiers: strings.Join(in.EligibleTiers, ","), Companions: in.Companions, LimitPerDay: in.LimitPerDay,
 		LimitPerMonth: in.LimitPerMonth, Active: true, CreatedAt: now}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {

@@ -65,12 +65,12 @@ func (c *Conn) PartnerVenues(ctx context.Context, partnerID string) ([]model.Ven
 	return vs, nil
 }
 
-const perkColumns = `id, partner_id, title, description, eligible_tiers, companions, limit_per_day, limit_per_month, days, hours, active, created_at`
+const perkColumns = `id, partner_id, title, description, title_en, description_en, eligible_tiers, companions, limit_per_day, limit_per_month, days, hours, active, created_at`
 
 // CreatePerk inserts a perk.
 func (c *Conn) CreatePerk(ctx context.Context, p *model.Perk) error {
-	const q = `INSERT INTO perks (` + perkColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	_, err := c.x.ExecContext(ctx, c.q(q), p.ID, p.PartnerID, p.Title, p.Description, p.EligibleTiers,
+	const q = `INSERT INTO perks (` + perkColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	_, err := c.x.ExecContext(ctx, c.q(q), p.ID, p.PartnerID, p.Title, p.Description, p.TitleEn, p.DescriptionEn, p.EligibleTiers,
 		p.Companions, p.LimitPerDay, p.LimitPerMonth, p.Days, p.Hours, p.Active, c.ts(p.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert perk: %w", mapErr(err))
@@ -111,7 +111,7 @@ type PerkWithPartner struct {
 // ActivePerks lists every active perk with its partner's name.
 func (c *Conn) ActivePerks(ctx context.Context) ([]PerkWithPartner, error) {
 	const q = `
-		SELECT p.id, p.partner_id, p.title, p.description, p.eligible_tiers, p.companions,
+		SELECT p.id, p.partner_id, p.title, p.description, p.title_en, p.description_en, p.eligible_tiers, p.companions,
 		       p.limit_per_day, p.limit_per_month, p.days, p.hours, p.active, p.created_at, pa.name AS partner_name
 		FROM perks p JOIN partners pa ON pa.id = p.partner_id
 		WHERE p.active = TRUE ORDER BY pa.name, p.created_at`

@@ -42,18 +42,37 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, `{"id":`...)
-			b = appendString(b, p.ID)
-			b = append(b, `,"title":`...)
-			b = appendString(b, p.Title)
-			b = append(b, `,"companions":`...)
-			b = strconv.AppendInt(b, int64(p.Companions), 10)
+			b = p.appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"usable":`...)
+	b = strconv.AppendBool(b, d.Usable)
+	if d.UnusableReason != "" {
+		b = append(b, `,"unusable_reason":`...)
+		b = appendString(b, d.UnusableReason)
+	}
+	b = append(b, `,"repeat":`...)
+	b = strconv.AppendBool(b, d.Repeat)
+	if d.Redeemed {
+		b = append(b, `,"redeemed":true`...)
+	}
+	if len(d.Redemptions) > 0 {
+		b = append(b, `,"redemptions":[`...)
+		for i, r := range d.Redemptions {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"perk_id":`...)
+			b = appendString(b, r.PerkID)
+			b = append(b, `,"party_size":`...)
+			b = strconv.AppendInt(b, int64(r.PartySize), 10)
+			b = append(b, `,"at":`...)
+			b = appendTime(b, r.At)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
-	b = append(b, `,"repeat":`...)
-	b = strconv.AppendBool(b, d.Repeat)
 	if d.FirstUsedAt != nil {
 		b = append(b, `,"first_used_at":`...)
 		b = appendTime(b, *d.FirstUsedAt)
@@ -66,6 +85,10 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 		b = append(b, `,"offset_seconds":`...)
 		b = strconv.AppendInt(b, int64(*d.OffsetSeconds), 10)
 	}
+	if d.StaleCause != "" {
+		b = append(b, `,"stale_cause":`...)
+		b = appendString(b, d.StaleCause)
+	}
 	if d.ValidUntil != nil {
 		b = append(b, `,"valid_until":`...)
 		b = appendTime(b, *d.ValidUntil)
@@ -74,6 +97,32 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 	b = appendString(b, d.Reason)
 	b = append(b, `,"checked_at":`...)
 	b = appendTime(b, d.CheckedAt)
+	return append(b, '}')
+}
+
+func (p *PerkView) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, p.ID)
+	b = append(b, `,"title":`...)
+	b = appendString(b, p.Title)
+	if p.TitleEn != "" {
+		b = append(b, `,"title_en":`...)
+		b = appendString(b, p.TitleEn)
+	}
+	b = append(b, `,"companions":`...)
+	b = strconv.AppendInt(b, int64(p.Companions), 10)
+	b = append(b, `,"max_party":`...)
+	b = strconv.AppendInt(b, int64(p.MaxParty), 10)
+	b = append(b, `,"usable":`...)
+	b = strconv.AppendBool(b, p.Usable)
+	if p.UnusableReason != "" {
+		b = append(b, `,"unusable_reason":`...)
+		b = appendString(b, p.UnusableReason)
+	}
+	if p.UsesLeft != nil {
+		b = append(b, `,"uses_left":`...)
+		b = strconv.AppendInt(b, int64(*p.UsesLeft), 10)
+	}
 	return append(b, '}')
 }
 

@@ -30,7 +30,17 @@ func TestDecisionJSONMatchesEncodingJSON(t *testing.T) {
 			CompanionsAllowed: rng.IntN(5) - 1, PartySize: rng.IntN(3), Repeat: rng.IntN(2) == 0, FirstVenue: pick(),
 			Reason: pick(), CheckedAt: times[rng.IntN(len(times))]}
 		for range rng.IntN(3) {
-			d.Perks = append(d.Perks, PerkView{ID: pick(), Title: pick(), Companions: rng.IntN(4)})
+			pv := PerkView{ID: pick(), Title: pick(), TitleEn: pick(), Companions: rng.IntN(4), MaxParty: rng.IntN(5),
+				Usable: rng.IntN(2) == 0, UnusableReason: pick()}
+			if rng.IntN(2) == 0 {
+				left := rng.IntN(3)
+				pv.UsesLeft = &left
+			}
+			d.Perks = append(d.Perks, pv)
+		}
+		d.Usable, d.UnusableReason, d.Redeemed, d.StaleCause = rng.IntN(2) == 0, pick(), rng.IntN(2) == 0, pick()
+		for range rng.IntN(3) {
+			d.Redemptions = append(d.Redemptions, Recorded{PerkID: pick(), PartySize: rng.IntN(4), At: times[rng.IntN(len(times))]})
 		}
 		if rng.IntN(2) == 0 {
 			at := times[rng.IntN(len(times))]

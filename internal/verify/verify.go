@@ -35,11 +35,20 @@ const (
 	CodeLife = 2 * time.Minute
 )
 
-// PerkView is a perk as the counter sees it.
+// PerkView is a perk as the counter sees it, and whether this holder can
+// use it now (usability.go).
 type PerkView struct {
-	ID         string `json:"id"`
-	Title      string `json:"title"`
-	Companions int    `json:"companions"`
+	ID             string `json:"id"`
+	Title          string `json:"title"`
+	TitleEn        string `json:"title_en,omitempty"`
+	Companions     int    `json:"companions"`
+	MaxParty       int    `json:"max_party"`
+	Usable         bool   `json:"usable"`
+	UnusableReason string `json:"unusable_reason,omitempty"`
+	UsesLeft       *int   `json:"uses_left,omitempty"`
+
+	limitDay, limitMonth int
+	closed               bool // its days or hours do not admit now
 }
 
 // Decision is the answer to one scan.
@@ -52,10 +61,15 @@ type Decision struct {
 	CompanionsAllowed int        `json:"companions_allowed"`
 	PartySize         int        `json:"party_size,omitempty"`
 	Perks             []PerkView `json:"perks,omitempty"`
+	Usable            bool       `json:"usable"`
+	UnusableReason    string     `json:"unusable_reason,omitempty"`
 	Repeat            bool       `json:"repeat"`
+	Redeemed          bool       `json:"redeemed,omitempty"`
+	Redemptions       []Recorded `json:"redemptions,omitempty"`
 	FirstUsedAt       *time.Time `json:"first_used_at,omitempty"`
 	FirstVenue        string     `json:"first_venue,omitempty"`
 	OffsetSeconds     *int       `json:"offset_seconds,omitempty"`
+	StaleCause        string     `json:"stale_cause,omitempty"`
 	ValidUntil        *time.Time `json:"valid_until,omitempty"`
 	Reason            string     `json:"reason"`
 	CheckedAt         time.Time  `json:"checked_at"`
@@ -140,7 +154,9 @@ func (v *Verifier) Verify(ctx context.Context, p *model.Principal, code string) 
 			d.FirstUsedAt, d.FirstVenue = &at, res.first.VenueName
 		}
 	}
-	d.Reason = Reason(d.Result)
+	if err := v.finish(ctx, d); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -205,6 +221,7 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 			secs := offset * 30
 			d.OffsetSeconds = &secs
 		}
+		d.StaleCause = staleCause(offset, found)
 		rec.Detail = fmt.Sprintf("totp offset %d steps (found=%v)", offset, found)
 		return nil
 	}
@@ -212,7 +229,7 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 	if err != nil {
 		return err
 	}
-	if len(perks) == 0 {
+	if perks = openPerks(d, perks); len(perks) == 0 {
 		d.Result = model.ResultNotEligible
 		return nil
 	}
@@ -220,6 +237,9 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 	d.DisplayName = displayName(e.state.FamilyName, e.state.GivenName, e.state.Locale)
 	d.Perks = perks
 	d.CompanionsAllowed = min(int(c.Companions), maxCompanions(perks))
+	if err := v.usability(ctx, d, 1+int(c.Companions), -1, now); err != nil {
+		return err
+	}
 	*claim = &store.CodeUse{CodeHash: rec.CodeHash, VerificationID: rec.ID, VenueID: p.VenueID, At: now}
 	*claimExpires = now.Add(CodeLife)
 	return nil
@@ -266,7 +286,7 @@ func (v *Verifier) decideGuest(ctx context.Context, p *model.Principal, parsed *
 	if err != nil {
 		return err
 	}
-	if len(perks) == 0 {
+	if perks = openPerks(d, perks); len(perks) == 0 {
 		d.Result = model.ResultNotEligible
 		return nil
 	}
@@ -274,6 +294,9 @@ func (v *Verifier) decideGuest(ctx context.Context, p *model.Principal, parsed *
 	d.DisplayName = guestName(host.state.FamilyName, host.state.Locale)
 	d.Perks = perks
 	d.CompanionsAllowed = min(max(pass.PartySize-1, 0), maxCompanions(perks))
+	if err := v.usability(ctx, d, pass.PartySize, pass.MaxUses-pass.Uses, now); err != nil {
+		return err
+	}
 	// A guest pass may be used several times (max_uses) and at several
 	// venues, so its claim is per venue and short: a re-scan here within
 	// CodeLife returns the first verification; a later visit is a new one.
@@ -323,8 +346,8 @@ func (v *Verifier) card(ctx context.Context, id string) (*cardEntry, error) {
 	return e, nil
 }
 
-// perksFor lists the active perks of a partner a tier is eligible for and
-// whose schedule admits now (Japan time).
+// perksFor lists the active perks of a partner a tier is eligible for, each
+// marked closed when its schedule does not admit now (Japan time).
 func (v *Verifier) perksFor(ctx context.Context, partnerID, tier string, now time.Time) ([]PerkView, error) {
 	healthy := v.events.Healthy()
 	all, ok, gen := v.cache.partnerPerks(partnerID)
@@ -340,8 +363,8 @@ func (v *Verifier) perksFor(ctx context.Context, partnerID, tier string, now tim
 	}
 	var out []PerkView
 	for _, pk := range all {
-		if model.TierEligible(pk.EligibleTiers, tier) && model.PerkOpen(pk.Days, pk.Hours, now.In(v.tokyo)) {
-			out = append(out, PerkView{ID: pk.ID, Title: pk.Title, Companions: pk.Companions})
+		if model.TierEligible(pk.EligibleTiers, tier) {
+			out = append(out, perkView(pk, now.In(v.tokyo)))
 		}
 	}
 	return out, nil

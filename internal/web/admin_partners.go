@@ -94,6 +94,7 @@ type venueRow struct{ ID, Name, CreatedAt string }
 
 type perkRow struct {
 	Title, Description, Tiers, Limits string
+	TitleEn, DescriptionEn            string
 	Companions                        int
 	Active                            bool
 }
@@ -105,6 +106,7 @@ type keyRow struct {
 
 type perkForm struct {
 	Title, Description, Companions, LimitPerDay, LimitPerMonth string
+	TitleEn, DescriptionEn                                     string
 }
 
 type pairingView struct {
@@ -225,7 +227,7 @@ func (s *Server) perkRow(lang string, pk model.Perk) perkRow {
 	if len(limits) == 0 {
 		limits = append(limits, s.cat.T(lang, "admin.perk.no_limit"))
 	}
-	return perkRow{Title: pk.Title, Description: pk.Description, Tiers: tiers, Limits: strings.Join(limits, " · "), Companions: pk.Companions, Active: pk.Active}
+	return perkRow{Title: pk.Title, Description: pk.Description, TitleEn: pk.TitleEn, DescriptionEn: pk.DescriptionEn, Tiers: tiers, Limits: strings.Join(limits, " · "), Companions: pk.Companions, Active: pk.Active}
 }
 
 // partnerFail shows a refusal on the partner page, or hands other errors on.
@@ -252,10 +254,11 @@ func (s *Server) partnerPerkCreate(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
 		form := perkForm{Title: consoleForm(c, "title"), Description: consoleForm(c, "description"), Companions: consoleForm(c, "companions"),
-			LimitPerDay: consoleForm(c, "limit_per_day"), LimitPerMonth: consoleForm(c, "limit_per_month")}
+			LimitPerDay: consoleForm(c, "limit_per_day"), LimitPerMonth: consoleForm(c, "limit_per_month"),
+			TitleEn: consoleForm(c, "title_en"), DescriptionEn: consoleForm(c, "description_en")}
 		tiers := consoleFormValues(c, "tiers")
 		x := partnerExtras{perk: &form, tiers: tiers}
-		in := partners.PerkInput{Title: form.Title, Description: form.Description, EligibleTiers: tiers}
+		in := partners.PerkInput{Title: form.Title, Description: form.Description, TitleEn: form.TitleEn, DescriptionEn: form.DescriptionEn, EligibleTiers: tiers}
 		for _, f := range []struct {
 			name, v string
 			to      *int

@@ -132,7 +132,7 @@ func (s *Server) listPerks(c *fiber.Ctx) error {
 func perkJSON(p model.Perk) fiber.Map {
 	tiers := append([]string{}, splitComma(p.EligibleTiers)...)
 	return fiber.Map{"id": p.ID, "partner_id": p.PartnerID, "title": p.Title, "description": p.Description,
-		"eligible_tiers": tiers, "companions": p.Companions, "limit_per_day": p.LimitPerDay,
+		"title_en": p.TitleEn, "description_en": p.DescriptionEn, "eligible_tiers": tiers, "companions": p.Companions, "limit_per_day": p.LimitPerDay,
 		"limit_per_month": p.LimitPerMonth, "days": append([]string{}, splitComma(p.Days)...), "hours": p.Hours, "active": p.Active, "created_at": p.CreatedAt}
 }
 

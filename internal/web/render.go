@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,6 +29,15 @@ type pageData struct {
 func (s *Server) parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"t": s.cat.T,
+		// tn is a message with a count: "<key>.one" for 1 when the catalogue
+		// has it ("1 companion", "1 person"), else key, with {n} filled in.
+		"tn": func(lang, key string, n int) string {
+			msg := s.cat.T(lang, key)
+			if one := s.cat.T(lang, key+".one"); n == 1 && one != key+".one" {
+				msg = one
+			}
+			return strings.ReplaceAll(msg, "{n}", strconv.Itoa(n))
+		},
 		"json": func(v any) (template.JS, error) {
 			b, err := json.Marshal(v)
 			return template.JS(b), err

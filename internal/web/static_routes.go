@@ -37,6 +37,9 @@ func (s *Server) staticRoutes() {
 	}
 	s.app.Get("/sw.js", serve("sw.js", "no-cache"))
 	s.app.Get("/manifest.webmanifest", serve("manifest.webmanifest", "public, max-age=3600"))
+	// Browsers ask for /favicon.ico on every site whatever the page links;
+	// the icon changes with a release at most, so it is kept for a day.
+	s.app.Get("/favicon.ico", serve("icons/favicon.ico", "public, max-age=86400"))
 	s.app.Get("/static/*", func(c *fiber.Ctx) error {
 		p := path.Clean("/" + c.Params("*"))[1:]
 		if p == "" || path.Ext(p) == ".go" || path.Dir(p) == "templates" || path.Dir(p) == "i18n" {

@@ -171,7 +171,8 @@ func (s *Server) walletPage(c *fiber.Ctx) error {
 		v.SignedPart, v.SecretB32 = w.Card.SignedPart, credential.TOTPSecretBase32(w.Secret)
 	}
 	for _, p := range view.Perks {
-		v.Perks = append(v.Perks, walletPerk{Partner: p.PartnerName, Title: p.Title, Description: p.Description, Companions: p.Companions})
+		v.Perks = append(v.Perks, walletPerk{Partner: p.PartnerName, Title: model.Localized(lang, p.Title, p.TitleEn),
+			Description: model.Localized(lang, p.Description, p.DescriptionEn), Companions: p.Companions})
 	}
 	for _, h := range view.History {
 		v.History = append(v.History, walletHistory{At: h.At.In(jst()).Format("2006-01-02 15:04"), Venue: h.VenueName, Partner: h.PartnerName, Result: h.Result, Kind: h.Kind})

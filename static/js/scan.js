@@ -1,7 +1,7 @@
 // The staff scanner (/scan): pairs the device, reads codes from the camera or a keyboard-wedge
 // handheld scanner, asks POST /api/v1/verify, shows the answer full screen in one colour, and
 // records the redemption (POST /api/v1/redemptions with an Idempotency-Key).
-import { pageData, messages, csrfToken, errorMessage, formatDateTime } from './page.js';
+import { pageData, messages, csrfToken, formatDateTime } from './page.js';
 
 const data = pageData();
 const lang = document.documentElement.lang || 'ja';
@@ -19,6 +19,23 @@ const CAMERA_DEBOUNCE_MS = 3000;
 const VERIFY_TIMEOUT_MS = 8000;
 const RECORD_TIMEOUT_MS = 10000;
 const WARN_RESULTS = new Set(['stale', 'not_eligible', 'not_yet_valid', 'rate_limited']);
+
+/** A message with a count: the "<key>.one" form for 1 when the catalogue has it ("1 companion"). */
+function plural(key, n) {
+  const one = n === 1 ? msg(`${key}.one`, { n }, '') : '';
+  return one || msg(key, { n });
+}
+
+/** A perk's title in the page's language (title_en on an English page when it was written). */
+function perkTitle(p) {
+  return lang === 'en' && p.title_en ? p.title_en : p.title;
+}
+
+/** A refusal of the API in the page's language, by its error code; never the server's English. */
+function refusalText(body, fallbackKey) {
+  const code = body && body.error && body.error.code;
+  return msg(code ? `scan.error.${code}` : fallbackKey, null, msg(fallbackKey));
+}
 
 const store = {
   get(k) { try { return localStorage.getItem(k); } catch { return null; } },
@@ -162,7 +179,7 @@ $('pair-form').addEventListener('submit', async (e) => {
   let text;
   if (r.status === 0) text = msg('scan.pair.offline');
   else if (r.status === 429) text = msg('scan.reason.rate_limited');
-  else text = errorMessage(r.body, msg('scan.pair.error'));
+  else text = msg('scan.pair.error');
   err.textContent = text;
   err.hidden = false;
   input.select();
@@ -208,7 +225,10 @@ function classify({ status, body }) {
   if (status === 200 && body && typeof body.result === 'string') {
     const r = body.result;
     let tone = 'bad';
-    if (r === 'valid') tone = body.repeat ? 'warn' : 'ok';
+    // green only when a perk can be used now: a limit already used is a refusal, a
+    // redemption already recorded for this scan (a re-scan) is a warning
+    if (r === 'valid' && body.usable === false) tone = body.redeemed ? 'warn' : 'bad';
+    else if (r === 'valid') tone = body.repeat ? 'warn' : 'ok';
     else if (WARN_RESULTS.has(r) || body.repeat) tone = 'warn';
     return { result: r, tone, body };
   }
@@ -221,8 +241,11 @@ function classify({ status, body }) {
 
 function reasonText(a) {
   const b = a.body || {};
+  if (b.unusable_reason && (a.result === 'valid' || a.result === 'not_eligible')) {
+    return msg(`scan.unusable.${b.unusable_reason}`, null, msg('scan.reason.error'));
+  }
   if (a.result === 'valid') return msg(b.kind === 'guest' ? 'scan.result.valid_guest' : 'scan.result.valid');
-  if (a.result === 'error') return errorMessage(b, msg('scan.reason.error'));
+  if (a.result === 'error') return refusalText(b, 'scan.reason.error');
   const key = ['unavailable', 'rate_limited', 'unpaired', 'network_error'].includes(a.result)
     ? `scan.reason.${a.result}` : `scan.result.${a.result}`;
   return msg(key, null, msg('scan.reason.error'));
@@ -231,9 +254,17 @@ function reasonText(a) {
 function detailText(a) {
   const b = a.body || {};
   const lines = [];
-  if (a.result === 'stale' && b.offset_seconds != null) {
-    const off = Math.abs(Number(b.offset_seconds));
-    lines.push(off >= 120 ? msg('scan.stale.clock', { n: Math.round(off / 60) }) : msg('scan.stale.screenshot'));
+  if (a.result === 'stale') {
+    // the server tells a wrong phone clock (far off, or ahead) from an old code
+    const off = Math.abs(Number(b.offset_seconds) || 0);
+    if (b.stale_cause === 'clock' && off >= 60) {
+      const ahead = Number(b.offset_seconds) > 0;
+      lines.push(off >= 5400
+        ? plural(ahead ? 'scan.stale.clock_ahead_hours' : 'scan.stale.clock_behind_hours', Math.round(off / 3600))
+        : plural(ahead ? 'scan.stale.clock_ahead' : 'scan.stale.clock_behind', Math.round(off / 60)));
+    } else {
+      lines.push(msg('scan.stale.old_code'));
+    }
   }
   if ((a.result === 'replayed' || a.result === 'used_up') && (b.first_used_at || b.first_venue)) {
     lines.push(msg('scan.first_use', {
@@ -241,7 +272,14 @@ function detailText(a) {
       venue: b.first_venue || '—',
     }));
   }
-  if (b.repeat) lines.push(msg('scan.repeat'));
+  if (b.redeemed && Array.isArray(b.redemptions)) {
+    for (const r of b.redemptions) {
+      const perk = (b.perks || []).find((p) => String(p.id) === String(r.perk_id));
+      lines.push(plural('scan.recorded_at', Number(r.party_size) || 1)
+        .replace('{at}', formatDateTime(r.at, lang) || r.at)
+        .replace('{perk}', perk ? perkTitle(perk) : '—'));
+    }
+  } else if (b.repeat) lines.push(msg('scan.repeat'));
   if (a.result === 'valid' && (!Array.isArray(b.perks) || b.perks.length === 0)) lines.push(msg('scan.no_perks'));
   return lines.join(' ');
 }
@@ -255,6 +293,8 @@ function showAnswer(a) {
   el.dataset.result = a.result;
   el.dataset.tone = a.tone;
   el.dataset.repeat = b.repeat ? 'true' : 'false';
+  el.dataset.usable = b.usable ? 'true' : 'false';
+  el.dataset.redeemed = b.redeemed ? 'true' : 'false';
   el.className = `result tone-${a.tone}`;
   $('result-title').textContent = msg(`scan.title.${a.tone}`);
   $('result-reason').textContent = reasonText(a);
@@ -267,16 +307,20 @@ function showAnswer(a) {
   if (b.display_name) {
     $('result-name').textContent = b.display_name;
     const meta = [];
-    if (b.kind === 'guest') meta.push(msg('scan.kind.guest'));
+    // the name already says "guest" for a guest pass: no second label
     if (b.tier) meta.push(b.tier);
-    if (b.kind === 'guest' && b.party_size) meta.push(msg('scan.guest_party', { n: b.party_size }));
-    else if (b.companions_allowed != null && a.result === 'valid') meta.push(msg('scan.companions', { n: b.companions_allowed }));
+    if (b.kind === 'guest' && b.party_size) meta.push(plural('scan.guest_party', Number(b.party_size)));
+    else if (b.companions_allowed != null && a.result === 'valid' && b.usable !== false) meta.push(plural('scan.companions', Number(b.companions_allowed)));
     $('result-meta').textContent = meta.join(' · ');
   }
 
-  const canRecord = a.result === 'valid' && b.verification_id != null && Array.isArray(b.perks) && b.perks.length > 0;
-  $('redeem').hidden = !canRecord;
-  if (canRecord) setupRedeem(b);
+  // a record is offered only when a perk can be used now and nothing was recorded for this scan
+  const canRecord = a.result === 'valid' && b.verification_id != null && b.usable !== false && !b.redeemed
+    && Array.isArray(b.perks) && b.perks.some((p) => p.usable !== false);
+  // a valid answer lists its perks, each with whether it can be used now
+  const showPerks = a.result === 'valid' && Array.isArray(b.perks) && b.perks.length > 0;
+  $('redeem').hidden = !showPerks;
+  if (showPerks) setupRedeem(b, canRecord);
   if (a.result === 'unpaired') {
     state.unpaired = true;
     forget();
@@ -307,9 +351,9 @@ document.addEventListener('keydown', (e) => {
 
 // ---- redemption -----------------------------------------------------------------------------
 
-function setupRedeem(b) {
-  state.answer = b;
-  state.awaitingRecord = true;
+function setupRedeem(b, canRecord) {
+  state.answer = canRecord ? b : null;
+  state.awaitingRecord = canRecord;
   state.attempt = null;
   const box = $('perk-choices');
   box.textContent = '';
@@ -319,11 +363,21 @@ function setupRedeem(b) {
     btn.className = 'perk-choice';
     btn.dataset.perkId = String(p.id);
     btn.setAttribute('aria-pressed', 'false');
-    btn.textContent = p.title;
+    btn.textContent = perkTitle(p);
+    const note = perkNote(p);
+    if (note) {
+      const small = document.createElement('small');
+      small.className = 'perk-note';
+      small.textContent = note;
+      btn.append(small);
+    }
+    if (p.usable === false) btn.dataset.unusable = p.unusable_reason || 'true';
+    btn.disabled = p.usable === false || !canRecord;
     box.append(btn);
   }
   state.perkId = null;
-  if (b.perks.length === 1) selectPerk(String(b.perks[0].id));
+  const usable = b.perks.filter((p) => p.usable !== false);
+  if (canRecord && usable.length === 1) selectPerk(String(usable[0].id));
   const guest = b.kind === 'guest';
   state.party = guest ? Math.max(1, Number(b.party_size) || 1) : 1;
   updateParty();
@@ -331,16 +385,25 @@ function setupRedeem(b) {
   rec.hidden = true;
   rec.className = 'recorded';
   const record = $('record');
-  record.hidden = false;
+  record.hidden = !canRecord;
   record.disabled = state.perkId == null;
+  document.querySelector('#redeem .stepper').hidden = !canRecord;
+}
+
+/** Why a perk cannot be used now, or how many uses are left, in the page's language. */
+function perkNote(p) {
+  if (p.usable === false) return msg(`scan.perk_state.${p.unusable_reason}`, null, msg('scan.perk_state.unusable'));
+  if (p.uses_left != null) return plural('scan.uses_left', Number(p.uses_left));
+  return '';
 }
 
 function partyMax() {
   const b = state.answer;
   if (!b) return 1;
+  const perk = b.perks.find((p) => String(p.id) === state.perkId);
+  if (perk && perk.max_party != null) return Math.max(1, Number(perk.max_party) || 1);
   if (b.kind === 'guest') return Math.max(1, Number(b.party_size) || 1);
   let companions = Math.max(0, Number(b.companions_allowed) || 0);
-  const perk = b.perks.find((p) => String(p.id) === state.perkId);
   if (perk && perk.companions != null) companions = Math.min(companions, Math.max(0, Number(perk.companions) || 0));
   return 1 + companions;
 }
@@ -367,7 +430,7 @@ function selectPerk(id) {
 
 $('perk-choices').addEventListener('click', (e) => {
   const btn = e.target.closest('.perk-choice');
-  if (btn && !$('record').hidden) selectPerk(btn.dataset.perkId);
+  if (btn && !btn.disabled && !$('record').hidden) selectPerk(btn.dataset.perkId);
 });
 $('party-minus').addEventListener('click', () => { state.party -= 1; updateParty(); });
 $('party-plus').addEventListener('click', () => { state.party += 1; updateParty(); });
@@ -399,7 +462,7 @@ $('record').addEventListener('click', async () => {
   if (r.ok) {
     attempt.final = true;
     state.awaitingRecord = false;
-    rec.textContent = msg('scan.recorded', { n: state.party });
+    rec.textContent = plural('scan.recorded', state.party);
     button.hidden = true;
     for (const btn of $('perk-choices').children) btn.disabled = true;
     $('party-minus').disabled = true;
@@ -417,11 +480,26 @@ $('record').addEventListener('click', async () => {
     rec.textContent = msg('scan.reason.unpaired');
   } else {
     attempt.final = true;
-    rec.textContent = r.status === 429 ? msg('scan.reason.rate_limited') : errorMessage(r.body, msg('scan.record_failed'));
+    rec.textContent = r.status === 429 ? msg('scan.reason.rate_limited') : refusalText(r.body, 'scan.record_failed');
+    if (r.status !== 429) refuse(); // the server will not honour it: the screen must not stay green
   }
   button.disabled = false;
   signal('bad');
 });
+
+/** Turns the answer on screen red after the server refused the record: no perk, no second try. */
+function refuse() {
+  const el = $('result');
+  el.dataset.tone = 'bad';
+  el.dataset.refused = 'true';
+  el.className = 'result tone-bad';
+  $('result-title').textContent = msg('scan.title.bad');
+  $('record').hidden = true;
+  for (const btn of $('perk-choices').children) btn.disabled = true;
+  $('party-minus').disabled = true;
+  $('party-plus').disabled = true;
+  state.awaitingRecord = false;
+}
 
 // ---- sound and vibration --------------------------------------------------------------------
 

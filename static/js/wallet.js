@@ -329,7 +329,7 @@ function guestItem(p) {
   const head = document.createElement('div');
   head.className = 'guest-head';
   const party = document.createElement('span');
-  party.textContent = msg('wallet.guests.party_before', null, '') + p.party_size + msg('wallet.guests.party_after', null, '');
+  party.textContent = (Number(p.party_size) === 1 && msg('wallet.guests.party.one', null, '')) || msg('wallet.guests.party', { n: p.party_size });
   const badge = document.createElement('span');
   badge.className = `badge status-${p.status}`;
   badge.dataset.role = 'status';

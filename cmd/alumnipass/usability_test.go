@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/alumnipass/alumnipass/internal/store"
+)
+
+// answerPerk is the perk with this id in a verify answer, or nil.
+func answerPerk(r *response, id string) map[string]any {
+	ps, _ := r.JSON["perks"].([]any)
+	for _, p := range ps {
+		if m, _ := p.(map[string]any); m != nil && m["id"] == id {
+			return m
+		}
+	}
+	return nil
+}
+
+// limitedPerk adds a partner with one perk usable once a day (written in
+// Japanese and English) and a device key for it.
+func limitedPerk(ts *testServer, extra map[string]any) (partnerID, perkID, key string) {
+	ts.t.Helper()
+	p := ts.must(ts.do("POST", "/api/v1/partners", ts.HRToken, map[string]any{"name": "そば処 " + fmt.Sprint(time.Now().UnixNano()), "kind": "restaurant"}), 201)
+	in := map[string]any{"title": "ランチ10%オフ", "title_en": "10% off lunch", "description": "平日のランチ",
+		"description_en": "Weekday lunch", "eligible_tiers": []string{"*"}, "companions": 1, "limit_per_day": 1}
+	for k, v := range extra {
+		in[k] = v
+	}
+	pk := ts.must(ts.do("POST", "/api/v1/partners/"+p.Str("id")+"/perks", ts.HRToken, in), 201)
+	k := ts.must(ts.do("POST", "/api/v1/partners/"+p.Str("id")+"/keys", ts.HRToken, map[string]any{"name": "レジ"}), 201)
+	return p.Str("id"), pk.Str("id"), k.Str("key")
+}
+
+// TestVerifyPerkUsability: a valid answer says whether each perk can still
+// be used now. Once the day's use is recorded, a re-scan of the same code
+// says "already recorded" and a new code says the daily limit is reached,
+// the code the redemption would be refused with.
+func TestVerifyPerkUsability(t *testing.T) {
+	for _, dialect := range []string{store.SQLite, store.Postgres} {
+		t.Run(dialect, func(t *testing.T) {
+			ts := startServer(t, dialect)
+			f := ts.newFixture("gold")
+			now := time.Now().UTC().Truncate(time.Second)
+			ts.Clock.Set(now)
+			_, perkID, key := limitedPerk(ts, nil)
+
+			code := f.cardCode(t, now)
+			first := ts.verify(key, code)
+			p := answerPerk(first, perkID)
+			if first.Str("result") != "valid" || first.JSON["usable"] != true || p == nil || p["usable"] != true || p["uses_left"] != 1.0 {
+				t.Fatalf("first scan of the day: %s", first.Body)
+			}
+			if p["title_en"] != "10% off lunch" || p["max_party"] != 2.0 {
+				t.Errorf("perk as listed: %v", p)
+			}
+			ts.must(ts.do("POST", "/api/v1/redemptions", key, map[string]any{"verification_id": first.Str("verification_id"),
+				"perk_id": perkID, "party_size": 2}, "Idempotency-Key", "usability-1"), 201)
+
+			again := ts.verify(key, code)
+			p = answerPerk(again, perkID)
+			if again.JSON["repeat"] != true || again.JSON["redeemed"] != true || again.JSON["usable"] != false ||
+				again.Str("unusable_reason") != "already_recorded" || p == nil || p["unusable_reason"] != "already_recorded" {
+				t.Fatalf("re-scan after the record: %s", again.Body)
+			}
+			if rs, _ := again.JSON["redemptions"].([]any); len(rs) != 1 || rs[0].(map[string]any)["party_size"] != 2.0 {
+				t.Errorf("re-scan lists %v", again.JSON["redemptions"])
+			}
+
+			ts.Clock.Set(now.Add(30 * time.Second))
+			later := ts.verify(key, f.cardCode(t, now.Add(30*time.Second)))
+			p = answerPerk(later, perkID)
+			if later.Str("result") != "valid" || later.JSON["repeat"] != false || later.JSON["usable"] != false ||
+				later.Str("unusable_reason") != "daily_limit_reached" || p["unusable_reason"] != "daily_limit_reached" || p["uses_left"] != 0.0 {
+				t.Fatalf("a new scan the same day: %s", later.Body)
+			}
+			if later.JSON["companions_allowed"] != 0.0 {
+				t.Errorf("no usable perk, yet companions_allowed %v", later.JSON["companions_allowed"])
+			}
+			r := ts.do("POST", "/api/v1/redemptions", key, map[string]any{"verification_id": later.Str("verification_id"),
+				"perk_id": perkID, "party_size": 1}, "Idempotency-Key", "usability-2")
+			if r.Status != 409 || r.Code() != "daily_limit_reached" {
+				t.Errorf("the answer said daily_limit_reached; the redemption answers %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}
+
+// TestVerifyPerkNotOfferedNow: when the tier has perks here but none at this
+// hour, not_eligible says so rather than suggesting a wrong tier.
+func TestVerifyPerkNotOfferedNow(t *testing.T) {
+	ts := startServer(t, store.SQLite)
+	f := ts.newFixture("gold")
+	now := time.Now().UTC().Truncate(time.Second)
+	ts.Clock.Set(now)
+	h := now.In(time.FixedZone("JST", 9*3600)).Hour()
+	_, _, key := limitedPerk(ts, map[string]any{"hours": fmt.Sprintf("%02d:00-%02d:00", (h+2)%24, (h+3)%24)})
+	r := ts.verify(key, f.cardCode(t, now))
+	if r.Str("result") != "not_eligible" || r.Str("unusable_reason") != "not_available_now" || r.JSON["usable"] != false {
+		t.Fatalf("perk outside its hours: %s", r.Body)
+	}
+	_, _, key = limitedPerk(ts, map[string]any{"eligible_tiers": []string{"platinum"}})
+	if r := ts.verify(key, f.cardCode(t, now)); r.Str("result") != "not_eligible" || r.JSON["unusable_reason"] != nil {
+		t.Fatalf("perk for another tier: %s", r.Body)
+	}
+}
+
+// TestVerifyStaleCause tells a wrong phone clock from an old code: a code
+// from the future or many minutes old is the clock; a code a few minutes
+// old is an old code (a screenshot).
+func TestVerifyStaleCause(t *testing.T) {
+	ts := startServer(t, store.SQLite)
+	f := ts.newFixture("gold")
+	now := time.Now().UTC().Truncate(time.Second)
+	ts.Clock.Set(now)
+	for _, tc := range []struct {
+		shift time.Duration
+		want  string
+	}{
+		{-3 * time.Minute, "old_code"},
+		{-90 * time.Second, "old_code"},
+		{-20 * time.Minute, "clock"},
+		{-3 * time.Hour, "clock"},
+		{2 * time.Minute, "clock"},
+		{-13 * time.Hour, "old_code"}, // matches no time within the search
+	} {
+		r := ts.verify(f.DeviceKey, f.cardCode(t, now.Add(tc.shift)))
+		if r.Str("result") != "stale" || r.Str("stale_cause") != tc.want {
+			t.Errorf("code %v off: %s, want stale_cause %s", tc.shift, r.Body, tc.want)
+		}
+	}
+}
+
+// TestPerkEnglishFields: a perk's English title and description are kept
+// and listed; too long ones are refused.
+func TestPerkEnglishFields(t *testing.T) {
+	ts := startServer(t, store.SQLite)
+	partnerID, perkID, _ := limitedPerk(ts, nil)
+	list := ts.must(ts.do("GET", "/api/v1/partners/"+partnerID+"/perks", ts.HRToken, nil), 200)
+	ps, _ := list.JSON["perks"].([]any)
+	if len(ps) != 1 || ps[0].(map[string]any)["id"] != perkID || ps[0].(map[string]any)["title_en"] != "10% off lunch" ||
+		ps[0].(map[string]any)["description_en"] != "Weekday lunch" {
+		t.Fatalf("perks: %s", list.Body)
+	}
+	long := make([]byte, 101)
+	for i := range long {
+		long[i] = 'a'
+	}
+	r := ts.do("POST", "/api/v1/partners/"+partnerID+"/perks", ts.HRToken, map[string]any{"title": "x", "title_en": string(long), "eligible_tiers": []string{"*"}})
+	if r.Status != 400 || r.Code() != "invalid_title_en" {
+		t.Fatalf("a 101-character English title: %d %s", r.Status, r.Body)
+	}
+}
