@@ -6,11 +6,21 @@ IMAGE         ?= alumnipass:dev
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export ALUMNIPASS_DATA_DIR ?= ./data
 
-.PHONY: run build test test-short bench lint fmt docker clean fuzz
+.PHONY: run reset-demo build test test-short bench lint fmt docker clean fuzz
 
-## run: start on the embedded SQLite with demo data (first start prints URLs and credentials)
+## run: start on the embedded SQLite with demo data (first start prints URLs and credentials;
+## later starts print how to sign in again)
 run:
 	$(GO) run ./cmd/alumnipass serve --seed
+
+## reset-demo: delete the demo's database, key and outbox in ./data and start a new demo
+## (new passwords; refuses on a data dir the demo did not make, and on PostgreSQL)
+reset-demo:
+	$(GO) run ./cmd/alumnipass serve --seed --reset
+
+# The demo's letters and e-mails are signed by a sample company.
+run reset-demo: export ALUMNIPASS_COMPANY_NAME ?= サンプル株式会社
+run reset-demo: export ALUMNIPASS_COMPANY_NAME_EN ?= Sample Corporation
 
 ## build: a static binary in bin/
 build:

@@ -84,6 +84,12 @@ func startServer(t testing.TB, dialect string) *testServer {
 // PostgreSQL share a database this way: pass the same URL to storetest).
 func startServerOn(t testing.TB, st *store.Store, masterKeyHex string) *testServer {
 	t.Helper()
+	return startServerEnv(t, st, masterKeyHex, nil)
+}
+
+// startServerEnv starts a server with more settings in its environment.
+func startServerEnv(t testing.TB, st *store.Store, masterKeyHex string, extra map[string]string) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +104,9 @@ func startServerOn(t testing.TB, st *store.Store, masterKeyHex string) *testServ
 	}
 	if env["ALUMNIPASS_MASTER_KEY"] == "" {
 		env["ALUMNIPASS_MASTER_KEY"] = strings.Repeat("ab", 32)
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {

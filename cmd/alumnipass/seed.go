@@ -108,7 +108,8 @@ Partner console %s/partner  (the restaurant's manager: venues, perks, devices, r
 Wallet          open this enrolment link on a phone (single use, expires %s):
                 %s
 Scanner         %s/scan  — pair with code %s (valid 15 minutes;
-                a new code: HR console → Partners → レストラン さくら → Make a pairing code)
+                a new code: HR console → 提携先 (Partners) → レストラン さくら
+                → ペアリングコードを作成 (Make a pairing code))
 HR API token    %s
 Health          %s/readyz   metrics %s/metrics
 Write these down: passwords and codes are shown only now.
@@ -139,8 +140,8 @@ The demo data is already there; nothing new was created.
 HR console      %s/admin     sign in as %s
 Partner console %s/partner   sign in as %s
                 with the passwords printed on the first start (they are stored only hashed).
-Scanner         %s/scan — a new pairing code: HR console → Partners → レストラン さくら
-                → Make a pairing code
+Scanner         %s/scan — a new pairing code: HR console → 提携先 (Partners)
+                → レストラン さくら → ペアリングコードを作成 (Make a pairing code)
 Lost the password or the authenticator app? Start the demo afresh:
                 %s
 =================================================

@@ -28,6 +28,7 @@ type letterView struct {
 	ExpiresAt string
 	QR        template.URL
 	QRFile    string
+	Company   string // ALUMNIPASS_COMPANY_NAME(_EN): who writes; empty = not configured
 	Issuer    string
 	Date      string
 	// The toolbar above the letter speaks HR's language.
@@ -50,11 +51,30 @@ func (s *Server) adminLetter(c *fiber.Ctx) error {
 	ml := consoleMemberLang(m)
 	v := letterView{MemberID: m.ID, Name: consoleName(ml, m.FamilyName, m.GivenName), URL: link,
 		ExpiresAt: consoleLetterDate(ml, card.EnrollExpiresAt), QR: qr, QRFile: "alumnipass-" + m.EmployeeNo + ".png",
-		Issuer: s.cat.T(ml, "admin.letter.issuer"), Date: consoleLetterDate(ml, s.now()),
+		Company: s.companyName(ml), Issuer: s.cat.T(ml, "admin.letter.issuer"), Date: consoleLetterDate(ml, s.now()),
 		PrintLabel: s.cat.T(hrLang, "admin.letter.print"), BackLabel: s.cat.T(hrLang, "admin.letter.back"),
 		DownloadLabel: s.cat.T(hrLang, "admin.issued.download_qr"), ToolbarHint: s.cat.T(hrLang, "admin.letter.toolbar_hint")}
 	sess := consoleSession(c)
 	return s.render(c, fiber.StatusOK, "admin_letter", pageData{Lang: ml, CSRF: sess.CSRF, Page: v})
+}
+
+// companyName is the company's name in a member's language, as configured
+// (ALUMNIPASS_COMPANY_NAME, ALUMNIPASS_COMPANY_NAME_EN).
+func (s *Server) companyName(lang string) string {
+	if lang == "en" {
+		return s.cfg.CompanyNameEn
+	}
+	return s.cfg.CompanyName
+}
+
+// consoleSignature is how a letter or an e-mail to a member is signed: the
+// company's name, when configured, above the department.
+func (s *Server) consoleSignature(lang string) string {
+	dept := s.cat.T(lang, "admin.letter.issuer")
+	if c := s.companyName(lang); c != "" {
+		return c + "\n" + dept
+	}
+	return dept
 }
 
 // memberLang is the language to write to a member in.
@@ -106,7 +126,7 @@ func (s *Server) adminSendEnrollment(c *fiber.Ctx) error {
 	}
 	ml := consoleMemberLang(m)
 	body := strings.NewReplacer("{name}", consoleName(ml, m.FamilyName, m.GivenName), "{url}", link,
-		"{expires}", consoleLetterDate(ml, card.EnrollExpiresAt), "{issuer}", s.cat.T(ml, "admin.letter.issuer")).Replace(s.cat.T(ml, "admin.mail.body"))
+		"{expires}", consoleLetterDate(ml, card.EnrollExpiresAt), "{issuer}", s.consoleSignature(ml)).Replace(s.cat.T(ml, "admin.mail.body"))
 	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	lang := s.lang(c)
