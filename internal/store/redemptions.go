@@ -138,3 +138,32 @@ func (c *Conn) MemberRedemptions(ctx context.Context, memberID string, limit int
 	}
 	return rows, nil
 }
+
+// MemberUse is one perk use as the member's own wallet lists it.
+type MemberUse struct {
+	At          time.Time `db:"at"`
+	PartnerName string    `db:"partner_name"`
+	VenueName   string    `db:"venue_name"`
+	PerkTitle   string    `db:"perk_title"`
+	PartySize   int       `db:"party_size"`
+	Guest       bool      `db:"guest"`
+}
+
+// MemberUses lists a member's perk uses, newest first, for the wallet's
+// history: redemptions, not scans, since a scan that led to no use is not a
+// visit the member would recognise.
+func (c *Conn) MemberUses(ctx context.Context, memberID string, limit int) ([]MemberUse, error) {
+	const q = `
+		SELECT r.at, p.name AS partner_name, v.name AS venue_name, k.title AS perk_title, r.party_size,
+		       (r.guest_pass_id IS NOT NULL) AS guest
+		FROM redemptions r
+		JOIN partners p ON p.id = r.partner_id
+		JOIN venues v ON v.id = r.venue_id
+		JOIN perks k ON k.id = r.perk_id
+		WHERE r.member_id = ? ORDER BY r.at DESC LIMIT ?`
+	var uses []MemberUse
+	if err := c.x.SelectContext(ctx, &uses, c.q(q), memberID, limit); err != nil {
+		return nil, fmt.Errorf("member uses: %w", mapErr(err))
+	}
+	return uses, nil
+}

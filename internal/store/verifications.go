@@ -385,7 +385,8 @@ type HistoryItem struct {
 	PartnerName string    `db:"partner_name" json:"partner"`
 }
 
-// MemberHistory lists a member's recent verifications with places.
+// MemberHistory lists a member's recent verifications (scans) with places,
+// for the member's data export; the wallet lists uses (MemberUses) instead.
 func (c *Conn) MemberHistory(ctx context.Context, memberID string, limit int) ([]HistoryItem, error) {
 	const q = `
 		SELECT v.at, v.result, v.kind, COALESCE(ve.name, '') AS venue_name, COALESCE(p.name, '') AS partner_name

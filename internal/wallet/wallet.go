@@ -308,8 +308,7 @@ func (s *Service) GuestPass(ctx context.Context, id string) (*model.GuestPass, *
 // View is everything the wallet page shows besides the live code.
 type View struct {
 	Perks       []store.PerkWithPartner
-	History     []store.HistoryItem
-	Redemptions []store.PartnerRedemptionRow
+	Uses        []store.MemberUse // perk uses, newest first: the history the member sees
 	GuestPasses []model.GuestPass
 	QuotaUsed   int
 	QuotaLimit  int
@@ -327,10 +326,7 @@ func (s *Service) View(ctx context.Context, w *Wallet) (*View, error) {
 			v.Perks = append(v.Perks, p)
 		}
 	}
-	if v.History, err = s.st.MemberHistory(ctx, w.Member.ID, 20); err != nil {
-		return nil, err
-	}
-	if v.Redemptions, err = s.st.MemberRedemptions(ctx, w.Member.ID, 20); err != nil {
+	if v.Uses, err = s.st.MemberUses(ctx, w.Member.ID, 20); err != nil {
 		return nil, err
 	}
 	if v.GuestPasses, err = s.st.MemberGuestPasses(ctx, w.Member.ID, 20); err != nil {

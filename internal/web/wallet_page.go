@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,12 +119,16 @@ type walletPerk struct {
 	Companions  int    `json:"companions"`
 }
 
+// walletHistory is one perk use in the wallet's history.
 type walletHistory struct {
-	At      string `json:"at"`
-	Venue   string `json:"venue"`
-	Partner string `json:"partner"`
-	Result  string `json:"result"`
-	Kind    string `json:"kind"`
+	At        string `json:"at"`
+	AtText    string `json:"-"` // At for a page without JavaScript
+	Partner   string `json:"partner"`
+	Venue     string `json:"venue"` // empty when it only repeats the partner's name
+	Perk      string `json:"perk"`
+	PartySize int    `json:"party_size"`
+	Guest     bool   `json:"guest"`
+	PartyText string `json:"-"` // "3 people", in the page's language
 }
 
 type walletGuest struct {
@@ -174,8 +179,14 @@ func (s *Server) walletPage(c *fiber.Ctx) error {
 		v.Perks = append(v.Perks, walletPerk{Partner: p.PartnerName, Title: model.Localized(lang, p.Title, p.TitleEn),
 			Description: model.Localized(lang, p.Description, p.DescriptionEn), Companions: p.Companions})
 	}
-	for _, h := range view.History {
-		v.History = append(v.History, walletHistory{At: h.At.In(jst()).Format("2006-01-02 15:04"), Venue: h.VenueName, Partner: h.PartnerName, Result: h.Result, Kind: h.Kind})
+	for _, u := range view.Uses {
+		at := u.At.In(jst())
+		h := walletHistory{At: at.Format(time.RFC3339), AtText: at.Format("2006-01-02 15:04"), Partner: u.PartnerName, Venue: u.VenueName,
+			Perk: u.PerkTitle, PartySize: u.PartySize, Guest: u.Guest, PartyText: s.partyText(lang, u.PartySize)}
+		if h.Venue == h.Partner {
+			h.Venue = ""
+		}
+		v.History = append(v.History, h)
 	}
 	for _, g := range view.GuestPasses {
 		v.GuestPasses = append(v.GuestPasses, walletGuest{ID: g.ID, ShareURL: s.cfg.BaseURL + "/g/" + g.ID, PNGURL: "/g/" + g.ID + "/qr.png",
@@ -256,4 +267,12 @@ func walletMessages(all map[string]string) map[string]string {
 		}
 	}
 	return all
+}
+
+// partyText is "1 person" or "3 people" in the page's language.
+func (s *Server) partyText(lang string, n int) string {
+	if n == 1 {
+		return s.cat.T(lang, "wallet.history.party.one")
+	}
+	return strings.ReplaceAll(s.cat.T(lang, "wallet.history.party"), "{n}", strconv.Itoa(n))
 }
