@@ -8,6 +8,7 @@ package textfold
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -33,6 +34,19 @@ func toKatakana(r rune) rune {
 // strings that a Japanese HR clerk would call "the same name" get the same
 // key.
 func Key(s string) string {
+	if isASCII(s) {
+		// The common case for employee numbers and e-mail addresses:
+		// NFKC and the kana and kanji tables change nothing in ASCII.
+		return strings.Map(func(r rune) rune {
+			switch {
+			case r <= ' ' || r == 0x7F:
+				return -1
+			case r >= 'A' && r <= 'Z':
+				return r + ('a' - 'A')
+			}
+			return r
+		}, s)
+	}
 	s = norm.NFKC.String(s)
 	s = strings.Map(func(r rune) rune {
 		switch {
@@ -45,6 +59,15 @@ func Key(s string) string {
 		return toKatakana(r)
 	}, s)
 	return cases.Fold().String(s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // Separator joins the fields of a stored search key. A folded query never

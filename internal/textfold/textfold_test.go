@@ -42,6 +42,15 @@ func TestKeyFoldsWhatHRTypes(t *testing.T) {
 	}
 }
 
+// The ASCII fast path folds as the general path does.
+func TestKeyASCIIFastPath(t *testing.T) {
+	for _, s := range []string{"Taro.Yamada@Example.COM", "E-0001_x", " a\tB\nc\x7f ", "~!%_\\"} {
+		if fast, slow := Key(s), Key(s+"\u3000"); fast != slow {
+			t.Errorf("Key(%q) = %q on the ASCII path, %q on the general path", s, fast, slow)
+		}
+	}
+}
+
 func TestMemberKeyDoesNotMatchAcrossFields(t *testing.T) {
 	k := MemberKey("山田", "太郎", "ヤマダ", "タロウ", "E1001", "taro@example.com")
 	for _, q := range []string{"山田太郎", "太郎山田", "やまだたろう", "e1001", "TARO@EXAMPLE"} {
