@@ -164,11 +164,11 @@ type Detail struct {
 // Get returns a member and their cards.
 func (s *Service) Get(ctx context.Context, id string) (*Detail, error) {
 	if _, err := uuid.Parse(id); err != nil {
-		return nil, model.NewProblem(model.ErrNotFound, "member_not_found", "No member has this id.")
+		return nil, memberNotFound()
 	}
 	m, err := s.st.Member(ctx, id)
 	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.NewProblem(model.ErrNotFound, "member_not_found", "No member has this id.")
+		return nil, memberNotFound()
 	}
 	if err != nil {
 		return nil, err
@@ -223,6 +223,13 @@ const (
 // ChangeStatus revokes, suspends or reinstates a member. Revocation is
 // final for the cards: they are revoked too, and reinstating after a
 // revocation needs a new card.
+//
+// The change is a compare-and-set under the member's row lock: the status
+// is read, changed and audited in one transaction, so the audit's "before"
+// is the status actually replaced, and the cards revoked are those active
+// at that moment (a card issued concurrently either comes first and is
+// revoked too, or waits and is refused). Of two racing identical changes
+// the loser answers 409 already_<status>, the state it finds.
 func (s *Service) ChangeStatus(ctx context.Context, p *model.Principal, id, action, reason string) (*model.Member, error) {
 	reason = strings.TrimSpace(reason)
 	if utf8.RuneCountInString(reason) > 500 {
@@ -242,37 +249,46 @@ func (s *Service) ChangeStatus(ctx context.Context, p *model.Principal, id, acti
 	default:
 		return nil, model.Invalidf("action", "invalid_action", "unknown action")
 	}
-	d, err := s.Get(ctx, id)
-	if err != nil {
-		return nil, err
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, memberNotFound()
 	}
-	before := *d.Member
-	if before.Status == to {
-		return nil, model.NewProblem(model.ErrConflict, "already_"+string(to), "The membership is already "+string(to)+".")
-	}
-	now := s.now()
-	after := before
-	after.Status, after.StatusReason, after.UpdatedAt = to, reason, now
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetMemberStatus(ctx, id, to, reason, now); err != nil {
+	var after model.Member
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		before, err := tx.LockMember(ctx, id)
+		if errors.Is(err, model.ErrNotFound) {
+			return memberNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		if before.Status == to {
+			return model.NewProblem(model.ErrConflict, "already_"+string(to), "The membership is already "+string(to)+".")
+		}
+		now := s.now()
+		after = *before
+		after.Status, after.StatusReason, after.UpdatedAt = to, reason, now
+		if err := tx.SetMemberStatus(ctx, id, before.Status, to, reason, now); err != nil {
+			if errors.Is(err, model.ErrConflict) {
+				return model.NewProblem(model.ErrConflict, "status_changed", "The membership was changed by another request at the same time; reload and try again.")
+			}
 			return err
 		}
 		if to == model.MemberRevoked {
-			for _, c := range d.Cards {
-				if c.Status == model.CardActive {
-					if err := tx.RevokeCard(ctx, c.ID, now); err != nil {
-						return err
-					}
-				}
+			if _, err := tx.RevokeMemberCards(ctx, id, now); err != nil {
+				return err
 			}
 		}
 		return tx.InsertAudit(ctx, p.Audit(newID(), now, "member."+action, "member", id,
-			model.JSON(statusView(before)), model.JSON(statusView(after))))
+			model.JSON(statusView(*before)), model.JSON(statusView(after))))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s member: %w", action, err)
 	}
 	return &after, nil
+}
+
+func memberNotFound() error {
+	return model.NewProblem(model.ErrNotFound, "member_not_found", "No member has this id.")
 }
 
 func statusView(m model.Member) map[string]string {
@@ -291,13 +307,28 @@ type IssuedCard struct {
 
 // IssueCard issues (or re-issues, revoking the old card and its wallet) the
 // member's card.
+//
+// It is a compare-and-set on the member's active card: the card seen when
+// the request began is the one replaced, under the member's row lock and
+// in the transaction that inserts the new card. When another issue or a
+// revocation came in between, the request answers 409 card_issue_conflict
+// (or member_not_active) and writes nothing, so every enrolment link handed
+// out belongs to a card that was active when its transaction committed.
 func (s *Service) IssueCard(ctx context.Context, p *model.Principal, memberID string) (*IssuedCard, error) {
 	d, err := s.Get(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}
+	notActive := model.NewProblem(model.ErrConflict, "member_not_active", "Cards can be issued only to active members; reinstate the membership first.")
 	if d.Status != model.MemberActive {
-		return nil, model.NewProblem(model.ErrConflict, "member_not_active", "Cards can be issued only to active members; reinstate the membership first.")
+		return nil, notActive
+	}
+	replaces := ""
+	for _, c := range d.Cards {
+		if c.Status == model.CardActive {
+			replaces = c.ID
+			break
+		}
 	}
 	now := s.now()
 	cardID := uuid.New()
@@ -323,18 +354,28 @@ func (s *Service) IssueCard(ctx context.Context, p *model.Principal, memberID st
 		TOTPSecretEnc: enc, Companions: s.opt.Companions, IssuedAt: now.Truncate(time.Second), ExpiresAt: now.Add(s.opt.CardValidity).Truncate(time.Second),
 		EnrollTokenHash: hash, EnrollExpiresAt: now.Add(s.opt.EnrollValidity)}
 	out := &IssuedCard{CardID: card.ID, EnrollmentURL: s.opt.BaseURL + "/w/enroll/" + token, EnrollmentToken: token, ExpiresAt: card.EnrollExpiresAt}
+	out.Replaced = replaces
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		old, err := tx.IssueCard(ctx, card, now)
+		m, err := tx.LockMember(ctx, memberID)
 		if err != nil {
 			return err
 		}
-		out.Replaced = old
+		if m.Status != model.MemberActive {
+			return notActive
+		}
+		if err := tx.IssueCard(ctx, card, replaces, now); err != nil {
+			if errors.Is(err, model.ErrConflict) {
+				return model.NewProblem(model.ErrConflict, "card_issue_conflict",
+					"The card was issued or re-issued by another request at the same time; reload, and re-issue only if a new card is still needed.")
+			}
+			return err
+		}
 		action := "card.issue"
-		if old != "" {
+		if replaces != "" {
 			action = "card.reissue"
 		}
 		return tx.InsertAudit(ctx, p.Audit(newID(), now, action, "member", memberID,
-			model.JSON(map[string]string{"card_id": old}), model.JSON(map[string]string{"card_id": card.ID, "kid": kid})))
+			model.JSON(map[string]string{"card_id": replaces}), model.JSON(map[string]string{"card_id": card.ID, "kid": kid})))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("issue card: %w", err)

@@ -125,35 +125,47 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p *model.Principal, 
 	if err != nil {
 		return nil, err
 	}
-	if m.Status != model.MemberActive {
-		return nil, model.NewProblem(model.ErrConflict, "member_not_active", "The membership was suspended or revoked after the scan.")
+	// The scan was valid, but the card, the membership or the guest pass
+	// may have changed since: read again here, in the redemption's
+	// transaction, and refuse with what changed.
+	var pass *model.GuestPass
+	cardID := v.CardID
+	if v.GuestPassID != nil {
+		if pass, err = tx.GuestPass(ctx, *v.GuestPassID); err != nil {
+			return nil, err
+		}
+		cardID = &pass.CardID
+	}
+	if cardID == nil {
+		return nil, model.NewProblem(model.ErrConflict, "verification_not_valid", "Only a valid verification can be redeemed.")
+	}
+	card, err := tx.Card(ctx, *cardID)
+	if err != nil {
+		return nil, err
+	}
+	if err := standingSinceScan(card, m, pass); err != nil {
+		return nil, err
 	}
 	if !model.TierEligible(perk.EligibleTiers, m.Tier) {
 		return nil, model.NewProblem(model.ErrConflict, "not_eligible", "This perk is not offered to this membership tier.")
 	}
-	maxParty := 1 + perk.Companions
-	if v.GuestPassID != nil {
-		g, err := tx.GuestPass(ctx, *v.GuestPassID)
-		if err != nil {
-			return nil, err
-		}
-		maxParty = min(maxParty, g.PartySize)
-	} else if v.CardID != nil {
-		c, err := tx.Card(ctx, *v.CardID)
-		if err != nil {
-			return nil, err
-		}
-		maxParty = min(maxParty, 1+c.Companions)
+	maxParty := min(1+perk.Companions, 1+card.Companions)
+	if pass != nil {
+		maxParty = min(1+perk.Companions, pass.PartySize)
 	}
 	if in.PartySize > maxParty {
 		return nil, model.Invalidf("party_size", "party_too_large", fmt.Sprintf("This perk covers at most %d people here.", maxParty))
 	}
-	if v.GuestPassID != nil {
-		if err := tx.UseGuestPass(ctx, *v.GuestPassID); err != nil {
-			if errors.Is(err, model.ErrLimit) {
-				return nil, model.NewProblem(model.ErrLimit, "used_up", "The guest pass has no uses left.")
+	if pass != nil {
+		if err := tx.UseGuestPass(ctx, pass.ID); err != nil {
+			if !errors.Is(err, model.ErrLimit) {
+				return nil, err
 			}
-			return nil, err
+			// No use was left, or the pass was cancelled a moment ago.
+			if fresh, err := tx.GuestPass(ctx, pass.ID); err == nil && fresh.Status == "cancelled" {
+				return nil, standingSinceScan(card, m, fresh)
+			}
+			return nil, model.NewProblem(model.ErrLimit, "used_up", "The guest pass has no uses left.")
 		}
 	}
 	local := now.In(s.tokyo)
@@ -180,6 +192,23 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p *model.Principal, 
 		return nil, err
 	}
 	return r, nil
+}
+
+// standingSinceScan refuses a redemption whose card was re-issued or
+// revoked, whose membership was suspended or revoked, or whose guest pass
+// was cancelled after the scan, with the code a scan would answer now.
+func standingSinceScan(card *model.Card, m *model.Member, pass *model.GuestPass) error {
+	switch {
+	case card.Status != model.CardActive || m.Status == model.MemberRevoked:
+		return model.NewProblem(model.ErrConflict, "revoked", "The card was re-issued or revoked after the scan. Do not give the discount.")
+	case m.Status != model.MemberActive:
+		return model.NewProblem(model.ErrConflict, "suspended", "The membership was suspended after the scan. Do not give the discount.")
+	case pass != nil && pass.Status == "cancelled":
+		return model.NewProblem(model.ErrConflict, "cancelled", "The guest pass was cancelled after the scan. Do not give the discount.")
+	case pass != nil && pass.Status != "active":
+		return model.NewProblem(model.ErrConflict, "revoked", "The guest pass is no longer valid. Do not give the discount.")
+	}
+	return nil
 }
 
 // ReportLine is one redemption as its partner sees it.

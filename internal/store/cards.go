@@ -12,19 +12,21 @@ const cardColumns = `id, member_id, status, kid, signed_part, totp_secret_enc, c
 	expires_at, revoked_at, enroll_token_hash, enroll_expires_at, enrolled_at, wallet_token_hash,
 	consent_version, consent_at`
 
-// IssueCard revokes the member's active card, if any, and inserts the new one.
-// Call it inside a transaction so that a member never has two active cards.
-func (c *Conn) IssueCard(ctx context.Context, card *model.Card, now time.Time) (revokedID string, err error) {
-	const qOld = `SELECT id FROM cards WHERE member_id = ? AND status = 'active'`
-	var old []string
-	if err := c.x.SelectContext(ctx, &old, c.q(qOld), card.MemberID); err != nil {
-		return "", fmt.Errorf("active card: %w", mapErr(err))
+// IssueCard revokes the member's active card and inserts the new one, as a
+// compare-and-set: replaces is the active card the caller saw ("" for none).
+// When the member's active cards are no longer exactly that one (another
+// issue or a revocation came in between), nothing is written and the error
+// is ErrConflict, so no answer hands out a card that a concurrent issue has
+// already revoked. Call it in a transaction after LockMember, so that the
+// check and the insert see the same cards and a member never has two active
+// cards (cards_one_active_idx holds that too).
+func (c *Conn) IssueCard(ctx context.Context, card *model.Card, replaces string, now time.Time) error {
+	revoked, err := c.RevokeMemberCards(ctx, card.MemberID, now)
+	if err != nil {
+		return err
 	}
-	for _, id := range old {
-		if err := c.RevokeCard(ctx, id, now); err != nil {
-			return "", err
-		}
-		revokedID = id
+	if (replaces == "" && len(revoked) != 0) || (replaces != "" && (len(revoked) != 1 || revoked[0] != replaces)) {
+		return fmt.Errorf("issue card: active cards %v, expected %q: %w", revoked, replaces, model.ErrConflict)
 	}
 	const q = `
 		INSERT INTO cards (` + cardColumns + `)
@@ -33,9 +35,27 @@ func (c *Conn) IssueCard(ctx context.Context, card *model.Card, now time.Time) (
 		card.SignedPart, card.TOTPSecretEnc, card.Companions, c.ts(card.IssuedAt), c.ts(card.ExpiresAt),
 		card.EnrollTokenHash, c.ts(card.EnrollExpiresAt))
 	if err != nil {
-		return "", fmt.Errorf("insert card: %w", mapErr(err))
+		return fmt.Errorf("insert card: %w", mapErr(err))
 	}
-	return revokedID, c.publish(ctx, EventCard, card.ID)
+	return c.publish(ctx, EventCard, card.ID)
+}
+
+// RevokeMemberCards revokes every active card of a member in one statement
+// and returns their ids. In a transaction after LockMember it sees every
+// card committed before the lock was taken, and no card can be issued
+// until the transaction ends.
+func (c *Conn) RevokeMemberCards(ctx context.Context, memberID string, now time.Time) ([]string, error) {
+	const q = `UPDATE cards SET status = 'revoked', revoked_at = ? WHERE member_id = ? AND status = 'active' RETURNING id`
+	var ids []string
+	if err := c.x.SelectContext(ctx, &ids, c.q(q), c.ts(now), memberID); err != nil {
+		return nil, fmt.Errorf("revoke member cards: %w", mapErr(err))
+	}
+	for _, id := range ids {
+		if err := c.publish(ctx, EventCard, id); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 // RevokeCard marks a card revoked; its wallet stops working with it.
@@ -128,8 +148,9 @@ func (c *Conn) CardState(ctx context.Context, cardID string) (*CardState, error)
 
 const guestColumns = `id, card_id, member_id, code, party_size, valid_from, valid_until, max_uses, uses, status, created_at`
 
-// CreateGuestPass inserts a pass if the member's monthly quota allows it;
-// the count and the insert run in the caller's transaction.
+// CreateGuestPass inserts a pass. The caller checks the member's monthly
+// quota with CountGuestPassesSince in the same transaction, after
+// LockMember, so that concurrent creations cannot both pass the count.
 func (c *Conn) CreateGuestPass(ctx context.Context, g *model.GuestPass) error {
 	const q = `INSERT INTO guest_passes (` + guestColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	_, err := c.x.ExecContext(ctx, c.q(q), g.ID, g.CardID, g.MemberID, g.Code, g.PartySize,

@@ -159,15 +159,36 @@ func (c *Conn) CountMembers(ctx context.Context) (map[string]int, error) {
 	return out, nil
 }
 
-// SetMemberStatus changes a member's status and tells every instance.
-func (c *Conn) SetMemberStatus(ctx context.Context, id string, st model.MemberStatus, reason string, now time.Time) error {
-	const q = `UPDATE members SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?`
-	res, err := c.x.ExecContext(ctx, c.q(q), string(st), reason, c.ts(now), id)
+// LockMember reads a member and holds its row until the transaction ends:
+// every change of the member's status, cards or guest-pass quota takes this
+// lock first, so they happen one after another and each sees what the
+// previous one committed (PostgreSQL READ COMMITTED included). The update
+// changes nothing; it is the portable row lock (SQLite's transactions hold
+// the whole database already). Call it inside a transaction.
+func (c *Conn) LockMember(ctx context.Context, id string) (*model.Member, error) {
+	const q = `UPDATE members SET status = status WHERE id = ? RETURNING ` + memberColumns
+	var m model.Member
+	if err := c.x.GetContext(ctx, &m, c.q(q), id); err != nil {
+		return nil, fmt.Errorf("lock member %s: %w", id, mapErr(err))
+	}
+	return &m, nil
+}
+
+// SetMemberStatus changes a member's status from one value to another and
+// tells every instance. It is a compare-and-set: when the status is no
+// longer from (another change won), nothing is written and the error is
+// ErrConflict, so an audit entry never claims a "before" that was not there.
+func (c *Conn) SetMemberStatus(ctx context.Context, id string, from, to model.MemberStatus, reason string, now time.Time) error {
+	const q = `UPDATE members SET status = ?, status_reason = ?, updated_at = ? WHERE id = ? AND status = ?`
+	res, err := c.x.ExecContext(ctx, c.q(q), string(to), reason, c.ts(now), id, string(from))
 	if err != nil {
 		return fmt.Errorf("set member status: %w", mapErr(err))
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("member %s: %w", id, model.ErrNotFound)
+		if _, err := c.Member(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("member %s is no longer %s: %w", id, from, model.ErrConflict)
 	}
 	return c.publish(ctx, EventMember, id)
 }

@@ -56,12 +56,12 @@ func TestMembers(t *testing.T) {
 				t.Fatalf("search %q: %d results, want %d (%v)", q, len(ms), want, err)
 			}
 		}
-		storetest.Must(t, s.SetMemberStatus(ctx, m.ID, model.MemberSuspended, "", time.Now()))
+		storetest.Must(t, s.SetMemberStatus(ctx, m.ID, model.MemberActive, model.MemberSuspended, "", time.Now()))
 		ms, _ := s.ListMembers(ctx, store.MemberFilter{Status: "suspended", Limit: 10})
 		if len(ms) != 1 || ms[0].ID != m.ID {
 			t.Fatalf("status filter: %v", ms)
 		}
-		if err := s.SetMemberStatus(ctx, uuid.NewString(), model.MemberRevoked, "x", time.Now()); !errors.Is(err, model.ErrNotFound) {
+		if err := s.SetMemberStatus(ctx, uuid.NewString(), model.MemberActive, model.MemberRevoked, "x", time.Now()); !errors.Is(err, model.ErrNotFound) {
 			t.Fatalf("status of a missing member: %v", err)
 		}
 	})
@@ -72,7 +72,7 @@ func TestUpsertMembersKeepsStatus(t *testing.T) {
 		ctx := context.Background()
 		m := member("U1")
 		storetest.Must(t, s.CreateMember(ctx, m))
-		storetest.Must(t, s.SetMemberStatus(ctx, m.ID, model.MemberRevoked, "left", time.Now()))
+		storetest.Must(t, s.SetMemberStatus(ctx, m.ID, model.MemberActive, model.MemberRevoked, "left", time.Now()))
 		upd := *m
 		upd.Email, upd.ID = "new@example.com", uuid.NewString()
 		storetest.Must(t, s.UpsertMembers(ctx, []model.Member{upd, *member("U2")}))
@@ -268,11 +268,11 @@ func TestEventsReachSubscribers(t *testing.T) {
 		storetest.Must(t, s.CreateMember(ctx, rolled))
 		storetest.Must(t, s.CreateMember(ctx, kept))
 		_ = s.InTx(ctx, func(tx *store.Tx) error {
-			_ = tx.SetMemberStatus(ctx, rolled.ID, model.MemberSuspended, "", time.Now())
+			_ = tx.SetMemberStatus(ctx, rolled.ID, model.MemberActive, model.MemberSuspended, "", time.Now())
 			return errors.New("roll back")
 		})
 		storetest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
-			return tx.SetMemberStatus(ctx, kept.ID, model.MemberRevoked, "x", time.Now())
+			return tx.SetMemberStatus(ctx, kept.ID, model.MemberActive, model.MemberRevoked, "x", time.Now())
 		}))
 		seen := 0
 		deadline := time.After(2 * time.Second)

@@ -256,7 +256,21 @@ func (s *Service) CreateGuestPass(ctx context.Context, w *Wallet, in GuestPassIn
 	}
 	g := &model.GuestPass{ID: passID.String(), CardID: w.Card.ID, MemberID: w.Member.ID, Code: code, PartySize: in.PartySize,
 		ValidFrom: in.ValidFrom.Truncate(time.Second), ValidUntil: in.ValidUntil.Truncate(time.Second), MaxUses: in.MaxUses, Status: "active", CreatedAt: now}
+	// The member's row lock makes count and insert one step: a concurrent
+	// creation waits, then counts this pass (PostgreSQL READ COMMITTED
+	// included). Card and membership are checked again under the lock.
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		m, err := tx.LockMember(ctx, w.Member.ID)
+		if err != nil {
+			return err
+		}
+		card, err := tx.Card(ctx, w.Card.ID)
+		if err != nil {
+			return err
+		}
+		if err := usable(&Wallet{Card: card, Member: m}); err != nil {
+			return err
+		}
 		used, err := tx.CountGuestPassesSince(ctx, w.Member.ID, s.monthStart(now))
 		if err != nil {
 			return err
