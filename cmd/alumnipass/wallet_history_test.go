@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -135,7 +136,8 @@ func TestWalletBrowserHistoryPhone(t *testing.T) {
 	var scrollWidth, items int
 	var lines []string
 	browse(t, ctx, 30*time.Second,
-		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(3)),
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)),
+		emulation.SetTimezoneOverride("Asia/Tokyo"),
 		network.SetCookie("ap_wallet", f.WalletToken).WithURL(ts.URL+"/"),
 		chromedp.Navigate(ts.URL+"/w?lang=ja"),
 		chromedp.WaitVisible(`#card-qr[data-code]`, chromedp.ByQuery),
@@ -155,7 +157,7 @@ func TestWalletBrowserHistoryPhone(t *testing.T) {
 	}
 	var shot []byte
 	browse(t, ctx, 20*time.Second,
-		chromedp.ScrollIntoView(`#history`, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById('history').scrollIntoView({block: 'start'})`, nil),
 		chromedp.ActionFunc(func(ctx context.Context) error {
 			return chromedp.CaptureScreenshot(&shot).Do(ctx)
 		}),
