@@ -481,15 +481,19 @@ $('record').addEventListener('click', async () => {
   } else {
     attempt.final = true;
     rec.textContent = r.status === 429 ? msg('scan.reason.rate_limited') : refusalText(r.body, 'scan.record_failed');
-    if (r.status !== 429) refuse(); // the server will not honour it: the screen must not stay green
+    if (r.status !== 429) refuse(rec.textContent); // the server will not honour it: the screen must not stay green
   }
   button.disabled = false;
   signal('bad');
 });
 
 /** Turns the answer on screen red after the server refused the record: no perk, no second try. */
-function refuse() {
+function refuse(text) {
   const el = $('result');
+  $('result-reason').textContent = text;
+  $('recorded').hidden = true;
+  document.querySelector('#redeem .stepper').hidden = true;
+  for (const note of $('perk-choices').querySelectorAll('.perk-note')) note.hidden = true;
   el.dataset.tone = 'bad';
   el.dataset.refused = 'true';
   el.className = 'result tone-bad';
