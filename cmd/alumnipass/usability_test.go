@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +152,39 @@ func TestPerkEnglishFields(t *testing.T) {
 	r := ts.do("POST", "/api/v1/partners/"+partnerID+"/perks", ts.HRToken, map[string]any{"title": "x", "title_en": string(long), "eligible_tiers": []string{"*"}})
 	if r.Status != 400 || r.Code() != "invalid_title_en" {
 		t.Fatalf("a 101-character English title: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestWalletPerksInReadersLanguage: the wallet lists a perk in the page's
+// language (its English title and description on an English page), with
+// English plurals ("1 companion"), and every page links the favicon, which
+// is served with a cache header.
+func TestWalletPerksInReadersLanguage(t *testing.T) {
+	ts := startServer(t, store.SQLite)
+	f := ts.newFixture("gold")
+	limitedPerk(ts, nil)
+	cookie := []string{"Cookie", "ap_wallet=" + f.WalletToken}
+	en := string(ts.must(ts.do("GET", "/w?lang=en", "", nil, cookie...), 200).Body)
+	for _, want := range []string{"10% off lunch", "Weekday lunch", "Covers up to 1 companion<", "Covers up to 3 companions<"} {
+		if !strings.Contains(en, want) {
+			t.Errorf("English wallet lacks %q", want)
+		}
+	}
+	if strings.Contains(en, "ランチ10%オフ") || strings.Contains(en, "1 companions") {
+		t.Errorf("English wallet shows the Japanese title or a wrong plural")
+	}
+	ja := string(ts.must(ts.do("GET", "/w?lang=ja", "", nil, cookie...), 200).Body)
+	if !strings.Contains(ja, "ランチ10%オフ") || !strings.Contains(ja, "平日のランチ") || strings.Contains(ja, "10% off lunch") {
+		t.Errorf("Japanese wallet does not show the Japanese perk")
+	}
+	for _, page := range []string{"/w", "/scan", "/admin/login"} {
+		r := ts.do("GET", page, "", nil, cookie...)
+		if n := strings.Count(string(r.Body), `rel="icon"`); r.Status != 200 || n != 2 {
+			t.Errorf("%s (%d) links %d icons, want the ICO and the SVG once each", page, r.Status, n)
+		}
+	}
+	ico := ts.must(ts.do("GET", "/favicon.ico", "", nil), 200)
+	if cc := ico.Header.Get("Cache-Control"); !strings.Contains(cc, "max-age=86400") || len(ico.Body) < 100 || ico.Body[2] != 1 {
+		t.Errorf("/favicon.ico: %q, %d bytes", cc, len(ico.Body))
 	}
 }
