@@ -97,6 +97,10 @@ func TestWalletHistoryShowsUses(t *testing.T) {
 		if h, items := walletPageHistory(t, ts, f.WalletToken); len(h) != 0 || items != 0 {
 			t.Fatalf("before any use the history lists %d entries (%d in the HTML): %+v", len(h), items, h)
 		}
+		// A perk written in Japanese and English: the English page shows the English title.
+		pk := ts.must(ts.do("POST", "/api/v1/partners/"+f.PartnerID+"/perks", ts.HRToken, map[string]any{
+			"title": "全品10%割引", "title_en": "10% off everything", "eligible_tiers": []string{"*"}, "companions": 3, "limit_per_day": 5}), 201)
+		f.PerkID = pk.Str("id")
 		scanAndUse(t, ts, f, 4, 3, 0)
 		h, items := walletPageHistory(t, ts, f.WalletToken)
 		if len(h) != 1 || items != 1 {
@@ -104,8 +108,8 @@ func TestWalletHistoryShowsUses(t *testing.T) {
 		}
 		e := h[0]
 		// The fixture's venue has the partner's name: it is not said twice.
-		if e.Perk != "10% off" || e.PartySize != 3 || e.Guest || !strings.HasPrefix(e.Partner, "店 ") || e.Venue != "" {
-			t.Errorf("history entry %+v, want the perk 10%% off for 3 at the fixture's partner, its name once", e)
+		if e.Perk != "10% off everything" || e.PartySize != 3 || e.Guest || !strings.HasPrefix(e.Partner, "店 ") || e.Venue != "" {
+			t.Errorf("history entry %+v, want the perk in English for 3 at the fixture's partner, its name once", e)
 		}
 		if at, err := time.Parse(time.RFC3339, e.At); err != nil || time.Until(at) < 0 || time.Until(at) > 3*time.Minute {
 			t.Errorf("history time %q (%v), want the use's time", e.At, err)

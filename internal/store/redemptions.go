@@ -145,6 +145,7 @@ type MemberUse struct {
 	PartnerName string    `db:"partner_name"`
 	VenueName   string    `db:"venue_name"`
 	PerkTitle   string    `db:"perk_title"`
+	PerkTitleEn string    `db:"perk_title_en"` // "" = PerkTitle in English too
 	PartySize   int       `db:"party_size"`
 	Guest       bool      `db:"guest"`
 }
@@ -154,8 +155,8 @@ type MemberUse struct {
 // visit the member would recognise.
 func (c *Conn) MemberUses(ctx context.Context, memberID string, limit int) ([]MemberUse, error) {
 	const q = `
-		SELECT r.at, p.name AS partner_name, v.name AS venue_name, k.title AS perk_title, r.party_size,
-		       (r.guest_pass_id IS NOT NULL) AS guest
+		SELECT r.at, p.name AS partner_name, v.name AS venue_name, k.title AS perk_title, k.title_en AS perk_title_en,
+		       r.party_size, (r.guest_pass_id IS NOT NULL) AS guest
 		FROM redemptions r
 		JOIN partners p ON p.id = r.partner_id
 		JOIN venues v ON v.id = r.venue_id

@@ -182,7 +182,7 @@ func (s *Server) walletPage(c *fiber.Ctx) error {
 	for _, u := range view.Uses {
 		at := u.At.In(jst())
 		h := walletHistory{At: at.Format(time.RFC3339), AtText: at.Format("2006-01-02 15:04"), Partner: u.PartnerName, Venue: u.VenueName,
-			Perk: u.PerkTitle, PartySize: u.PartySize, Guest: u.Guest, PartyText: s.partyText(lang, u.PartySize)}
+			Perk: model.Localized(lang, u.PerkTitle, u.PerkTitleEn), PartySize: u.PartySize, Guest: u.Guest, PartyText: s.partyText(lang, u.PartySize)}
 		if h.Venue == h.Partner {
 			h.Venue = ""
 		}
