@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alumnipass/alumnipass/internal/i18n"
 	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/static"
 )
 
 // answerPerk is the perk with this id in a verify answer, or nil.
@@ -186,5 +188,45 @@ func TestWalletPerksInReadersLanguage(t *testing.T) {
 	ico := ts.must(ts.do("GET", "/favicon.ico", "", nil), 200)
 	if cc := ico.Header.Get("Cache-Control"); !strings.Contains(cc, "max-age=86400") || len(ico.Body) < 100 || ico.Body[2] != 1 {
 		t.Errorf("/favicon.ico: %q, %d bytes", cc, len(ico.Body))
+	}
+}
+
+// TestScannerSpeaksEveryRefusal: every result a verify can answer and every
+// error code the verify and redemption routes (and the generic error
+// handler) can send has a scanner message in Japanese and in English, so
+// no refusal reaches the counter in the server's English.
+func TestScannerSpeaksEveryRefusal(t *testing.T) {
+	c, err := i18n.Load(static.FS, "i18n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for code := range constants(t, "../../internal/model/model.go", `Result\w+\s*=\s*"([a-z_]+)"`) {
+		want["scan.result."+code] = true
+	}
+	for _, src := range []struct{ file, pattern string }{
+		{"../../internal/partners/redemptions.go", `(?:NewProblem\(model\.Err\w+|Invalidf\([^,()]+),\s*"([a-z_]+)"`},
+		{"../../internal/web/api_verify.go", `(?:NewProblem\(model\.Err\w+|Invalidf\([^,()]+),\s*"([a-z_]+)"`},
+		{"../../internal/web/errors.go", `case "([a-z_]+)":`},
+		{"../../internal/verify/usability.go", `Unusable\w+\s*=\s*"([a-z_]+)"`},
+	} {
+		prefix := "scan.error."
+		if strings.HasSuffix(src.file, "usability.go") {
+			prefix = "scan.unusable."
+		}
+		for code := range constants(t, src.file, src.pattern) {
+			want[prefix+code] = true
+		}
+	}
+	if len(want) < 40 {
+		t.Fatalf("only %d results and codes found; have the patterns gone stale?", len(want))
+	}
+	for _, lang := range []string{"ja", "en"} {
+		have := c.Keys(lang)
+		for k := range want {
+			if !have[k] {
+				t.Errorf("%s: the scanner has no message %q", lang, k)
+			}
+		}
 	}
 }

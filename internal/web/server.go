@@ -64,15 +64,20 @@ func New(d Deps) (*Server, error) {
 	}
 	s.pages = pages
 	s.app = fiber.New(fiber.Config{
-		AppName:               "alumnipass",
-		BodyLimit:             d.Config.BodyLimit,
-		ErrorHandler:          s.errorHandler,
-		DisableStartupMessage: true,
-		ReadTimeout:           15 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        16 << 10,
-		ProxyHeader:           "",
+		AppName:   "alumnipass",
+		BodyLimit: d.Config.BodyLimit,
+		// Bodies are streamed and limited per route by limitBody, before
+		// they are read (body_limits.go); multipart forms are parsed only
+		// when a route asks for them.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ErrorHandler:                 s.errorHandler,
+		DisableStartupMessage:        true,
+		ReadTimeout:                  15 * time.Second,
+		WriteTimeout:                 30 * time.Second,
+		IdleTimeout:                  120 * time.Second,
+		ReadBufferSize:               16 << 10,
+		ProxyHeader:                  "",
 	})
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic", "path", c.Path(), "panic", e)
@@ -80,6 +85,7 @@ func New(d Deps) (*Server, error) {
 	s.app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
 	s.app.Use(s.accessLog)
 	s.app.Use(s.securityHeaders)
+	s.app.Use(s.limitBody)
 	s.app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed, Next: func(c *fiber.Ctx) bool {
 		// Pages and assets are compressed; the small JSON answers of the
 		// API are not worth the CPU on the scan path.

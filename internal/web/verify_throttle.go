@@ -39,7 +39,7 @@ func (l *limiter) take(key string) (slot, bool, time.Duration) {
 	defer l.mu.Unlock()
 	now := l.now()
 	w := l.keys[key]
-	if w == nil || now.Sub(w.start) >= l.period {
+	if w == nil || now.Sub(w.start) >= l.period || now.Before(w.start) { // a clock set back starts afresh
 		if len(l.keys) > 100_000 {
 			l.sweep(now)
 		}

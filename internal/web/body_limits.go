@@ -1,0 +1,80 @@
+package web
+
+import (
+	"bytes"
+	"io"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+)
+
+// Request bodies are streamed (fiber.Config.StreamRequestBody): fasthttp
+// reads the headers and at most 8 KiB of a body before any handler runs,
+// and limitBody, the first middleware to touch a body, decides how much
+// more may be read. Every route takes at most maxJSONBody (64 KiB), read
+// here before the route runs; the import routes take up to
+// ALUMNIPASS_BODY_LIMIT, read only by the route itself, after it has
+// checked who is asking, so an unauthenticated 32 MiB request costs the
+// server 8 KiB, not 32 MiB. A body over its limit is refused by its
+// Content-Length, before it is read, and the connection is closed rather
+// than drained.
+
+// largeBodyRoute says whether the request goes to a route that takes more
+// than maxJSONBody: the CSV imports of the API and of the HR console.
+func largeBodyRoute(c *fiber.Ctx) bool {
+	if c.Method() != fiber.MethodPost {
+		return false
+	}
+	p := c.Path()
+	return p == "/api/v1/members/import" || p == "/admin/import"
+}
+
+// limitBody enforces the body limit of the route before the body is read.
+func (s *Server) limitBody(c *fiber.Ctx) error {
+	h := &c.Request().Header
+	if ce := h.Peek(fiber.HeaderContentEncoding); len(ce) > 0 && !bytes.EqualFold(ce, []byte("identity")) {
+		// Fiber would inflate it without a bound: 64 KiB of nested gzip is
+		// gigabytes.
+		c.Context().SetConnectionClose()
+		return model.NewProblem(model.ErrInvalid, "unsupported_media_type", "Send the body without a Content-Encoding.")
+	}
+	limit := maxJSONBody
+	large := largeBodyRoute(c)
+	if large {
+		limit = s.cfg.BodyLimit
+	}
+	n := h.ContentLength() // -1: chunked; -2: no body
+	if n > limit {
+		c.Context().SetConnectionClose()
+		return fiber.ErrRequestEntityTooLarge
+	}
+	if large {
+		if n == -1 {
+			c.Context().SetConnectionClose()
+			return model.NewProblem(model.ErrInvalid, "length_required", "Send the file with a Content-Length (not chunked).")
+		}
+		err := c.Next()
+		if c.Request().IsBodyStream() {
+			// The route answered without reading the body (401, 403 …):
+			// close the connection rather than read the rest.
+			c.Context().SetConnectionClose()
+		}
+		return err
+	}
+	if n == -1 && c.Request().IsBodyStream() {
+		body, err := io.ReadAll(io.LimitReader(c.Context().RequestBodyStream(), int64(limit)+1))
+		if err != nil {
+			c.Context().SetConnectionClose()
+			return fiber.ErrBadRequest
+		}
+		if len(body) > limit {
+			c.Context().SetConnectionClose()
+			return fiber.ErrRequestEntityTooLarge
+		}
+		c.Request().SetBody(body)
+	} else if n > 0 {
+		c.Request().Body() // at most limit bytes, as Content-Length says
+	}
+	return c.Next()
+}
