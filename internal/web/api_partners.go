@@ -180,6 +180,9 @@ func (s *Server) deviceMe(c *fiber.Ctx) error {
 	perks := make([]fiber.Map, len(d.Perks))
 	for i, p := range d.Perks {
 		perks[i] = fiber.Map{"id": p.ID, "title": p.Title, "companions": p.Companions}
+		if p.TitleEn != "" {
+			perks[i]["title_en"] = p.TitleEn
+		}
 	}
 	return c.JSON(fiber.Map{"venue_name": d.VenueName, "partner_name": d.PartnerName, "perks": perks})
 }
