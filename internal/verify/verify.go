@@ -102,7 +102,7 @@ type cardEntry struct {
 // New makes a verifier writing through log that keeps at most cacheSize
 // cards in memory (0: none, every scan reads the database).
 func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, log *Log, now func() time.Time, cacheSize int) *Verifier {
-	v := &Verifier{st: st, keys: keys, sealer: sealer, now: now, log: log, events: st.Events(), tokyo: time.FixedZone("JST", 9*3600),
+	v := &Verifier{st: st, keys: keys, sealer: sealer, now: now, log: log, events: st.Events(), tokyo: model.JST(),
 		cache: newCache(cacheSize)}
 	st.Events().Subscribe(v.cache.invalidate)
 	return v
