@@ -2,7 +2,10 @@ package web
 
 import (
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -35,10 +38,30 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// observe counts one answered request. The registry keeps label values for
+// as long as the process lives, while Fiber's strings (c.Method(), and
+// c.Route().Path when no route matched) point into request buffers that
+// the next request overwrites: every label is a constant or a copy.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	method = methodLabel(method)
 	if route == "" || route == "/" && status == 404 {
 		route = "unmatched"
+	} else {
+		route = strings.Clone(route)
 	}
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// methodLabel maps a request method to a constant string; anything but the
+// standard methods is "other", so a client cannot grow the series without
+// bound.
+func methodLabel(m string) string {
+	for _, known := range [...]string{fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete,
+		fiber.MethodPatch, fiber.MethodHead, fiber.MethodOptions} {
+		if m == known {
+			return known
+		}
+	}
+	return "other"
 }
