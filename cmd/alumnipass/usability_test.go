@@ -110,30 +110,83 @@ func TestVerifyPerkNotOfferedNow(t *testing.T) {
 	}
 }
 
-// TestVerifyStaleCause tells a wrong phone clock from an old code: a code
-// from the future or many minutes old is the clock; a code a few minutes
-// old is an old code (a screenshot).
+// TestVerifyStaleCause tells a wrong phone clock from an old code (issue
+// 19 item 3): "clock" only for a code from the future, a code off by what
+// the wallet reported of its own clock, or an offset that stays the same
+// across scans a minute or more apart; anything else is an old code (a
+// screenshot), however far off.
 func TestVerifyStaleCause(t *testing.T) {
-	ts := startServer(t, store.SQLite)
-	f := ts.newFixture("gold")
-	now := time.Now().UTC().Truncate(time.Second)
-	ts.Clock.Set(now)
-	for _, tc := range []struct {
-		shift time.Duration
-		want  string
-	}{
-		{-3 * time.Minute, "old_code"},
-		{-90 * time.Second, "old_code"},
-		{-20 * time.Minute, "clock"},
-		{-3 * time.Hour, "clock"},
-		{2 * time.Minute, "clock"},
-		{-13 * time.Hour, "old_code"}, // matches no time within the search
-	} {
-		r := ts.verify(f.DeviceKey, f.cardCode(t, now.Add(tc.shift)))
-		if r.Str("result") != "stale" || r.Str("stale_cause") != tc.want {
-			t.Errorf("code %v off: %s, want stale_cause %s", tc.shift, r.Body, tc.want)
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		now := time.Now().UTC().Truncate(time.Second)
+		ts.Clock.Set(now)
+		// Cards are issued an hour before the scans, whatever the clock was.
+		card := func() *fixture {
+			ts.Clock.Set(now.Add(-time.Hour))
+			f := ts.newFixture("gold")
+			ts.Clock.Set(now)
+			return f
 		}
-	}
+		scan := func(t *testing.T, f *fixture, codeAt time.Time) string {
+			t.Helper()
+			r := ts.verify(f.DeviceKey, f.cardCode(t, codeAt))
+			if r.Str("result") != "stale" {
+				t.Fatalf("code of %v at %v: %s", codeAt.Sub(ts.Clock.Now()), ts.Clock.Now(), r.Body)
+			}
+			return r.Str("stale_cause")
+		}
+		t.Run("first scans", func(t *testing.T) {
+			for _, tc := range []struct {
+				shift time.Duration
+				want  string
+			}{
+				{-90 * time.Second, "old_code"},
+				{-3 * time.Minute, "old_code"},
+				{-20 * time.Minute, "old_code"}, // far, but nothing says it is steady
+				{-3 * time.Hour, "old_code"},
+				{2 * time.Minute, "clock"},    // no picture is from the future
+				{-13 * time.Hour, "old_code"}, // matches no time within the search
+			} {
+				if got := scan(t, card(), now.Add(tc.shift)); got != tc.want {
+					t.Errorf("code %v off: stale_cause %s, want %s", tc.shift, got, tc.want)
+				}
+			}
+		})
+		t.Run("a steady clock", func(t *testing.T) {
+			f := card()
+			ts.Clock.Set(now)
+			if got := scan(t, f, now.Add(-20*time.Minute)); got != "old_code" {
+				t.Fatalf("first scan: %s", got)
+			}
+			ts.Clock.Set(now.Add(2 * time.Minute)) // the live card, two minutes later, still 20 minutes slow
+			if got := scan(t, f, now.Add(2*time.Minute-20*time.Minute)); got != "clock" {
+				t.Fatalf("second scan with the same offset: %s", got)
+			}
+		})
+		t.Run("a screenshot shown twice", func(t *testing.T) {
+			f := card()
+			taken := now.Add(-5 * time.Minute)
+			ts.Clock.Set(now)
+			first := scan(t, f, taken)
+			ts.Clock.Set(now.Add(2 * time.Minute)) // the same picture, older by two minutes
+			if second := scan(t, f, taken); first != "old_code" || second != "old_code" {
+				t.Fatalf("screenshot: %s then %s", first, second)
+			}
+		})
+		t.Run("the wallet reported its clock", func(t *testing.T) {
+			f := card()
+			ts.Clock.Set(now)
+			phone := now.Add(-20 * time.Minute) // the phone is 20 minutes slow
+			cookie := []string{"Cookie", "ap_wallet=" + f.WalletToken}
+			ts.must(ts.do("GET", fmt.Sprintf("/api/v1/time?client_ms=%d", phone.UnixMilli()), "", nil, cookie...), 200)
+			if got := scan(t, f, phone); got != "clock" {
+				t.Fatalf("code off by the reported clock: %s", got)
+			}
+			g := card() // another card's report says nothing of this one
+			if got := scan(t, g, now.Add(-20*time.Minute)); got != "old_code" {
+				t.Fatalf("another card: %s", got)
+			}
+		})
+	})
 }
 
 // TestPerkEnglishFields: a perk's English title and description are kept

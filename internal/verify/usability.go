@@ -22,19 +22,27 @@ const (
 
 // Why a card code was stale.
 const (
-	// StaleClock: the code matches a time far from now, or a time ahead of
-	// now, which no screenshot can show: the phone's clock is wrong.
+	// StaleClock: the phone's clock is wrong — the code is from the future
+	// (no picture can be), or its offset matches what the wallet reported of
+	// its own clock, or it is steady across scans a minute or more apart.
 	StaleClock = "clock"
-	// StaleOldCode: the code is from a little while ago (or matches no time
-	// at all): likely a screenshot; ask for the live card.
+	// StaleOldCode: anything else: likely a screenshot; ask for the live card.
 	StaleOldCode = "old_code"
 )
 
-// ClockSkewSteps is how far behind (in 30-second steps) a code must be for
-// the answer to blame the phone's clock rather than an old picture: a
-// screenshot is shown within minutes of being taken, while a wrong clock
-// is off by minutes to hours.
-const ClockSkewSteps = 10
+// How the server tells a clock from a picture.
+const (
+	// clockReportLife: a wallet's reported clock offset is trusted this long.
+	clockReportLife = 24 * time.Hour
+	// clockMatch: how close (seconds) a code's offset must be to the
+	// reported one, or to the last stale scan's, to be the same clock.
+	clockMatch = 45
+	// steadyAfter: two stale scans this far apart with the same offset show
+	// a steady clock; a picture's offset would have grown by the time between.
+	steadyAfter = time.Minute
+	// steadyWithin: an earlier stale scan older than this says nothing.
+	steadyWithin = time.Hour
+)
 
 // Recorded is a redemption already recorded against the verification, as a
 // re-scan of the same code reports it.
@@ -145,15 +153,41 @@ func (v *Verifier) usability(ctx context.Context, d *Decision, partyCap, passUse
 	return nil
 }
 
-// staleCause tells a wrong phone clock from an old code: a code from the
-// future, or from ClockSkewSteps or more in the past, is the clock; a code a
-// few steps old, or one that matches no time within the search, is an old
-// code (a screenshot), and staff should ask for the live card.
-func staleCause(offset int, found bool) string {
-	if found && (offset > 0 || offset <= -ClockSkewSteps) {
+// staleCause tells a wrong phone clock from an old code (DESIGN §4,
+// issue 19): "clock" only when the code is from the future, when its offset
+// matches the offset the card's wallet measured against the server at its
+// last sync, or when an earlier stale scan of the card, a minute or more
+// before, had the same offset (a steady clock; a screenshot's offset grows
+// with its age). The scan's offset is kept for the next comparison. Only
+// stale scans pay for this (two statements); if they fail, the answer is
+// the cautious one.
+func (v *Verifier) staleCause(ctx context.Context, cardID string, offsetSteps int, found bool, now time.Time) string {
+	if !found {
+		return StaleOldCode
+	}
+	secs := offsetSteps * 30
+	before, err := v.st.SeeStaleOffset(ctx, cardID, secs, now)
+	switch {
+	case offsetSteps > 0:
+		return StaleClock
+	case err != nil:
+		return StaleOldCode
+	case before.ReportedMS != nil && now.Sub(*before.ReportedAt) < clockReportLife &&
+		abs(secs+int(*before.ReportedMS/1000)) <= clockMatch:
+		// A phone slow by P seconds (server − phone = +P) shows the code of now − P.
+		return StaleClock
+	case before.StaleSeconds != nil && now.Sub(*before.StaleAt) >= steadyAfter && now.Sub(*before.StaleAt) < steadyWithin &&
+		abs(secs-*before.StaleSeconds) <= clockMatch:
 		return StaleClock
 	}
 	return StaleOldCode
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // finish completes an answer once the scan is on record: a re-scan of a

@@ -221,7 +221,7 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 			secs := offset * 30
 			d.OffsetSeconds = &secs
 		}
-		d.StaleCause = staleCause(offset, found)
+		d.StaleCause = v.staleCause(ctx, cardID, offset, found, now)
 		rec.Detail = fmt.Sprintf("totp offset %d steps (found=%v)", offset, found)
 		return nil
 	}

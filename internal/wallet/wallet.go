@@ -356,3 +356,21 @@ func (s *Service) monthStart(t time.Time) time.Time {
 	t = t.In(s.tokyo)
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, s.tokyo)
 }
+
+// maxClockOffset bounds a reported phone clock offset: beyond it the phone's
+// clock (or the report) is nonsense and is not kept.
+const maxClockOffset = 7 * 24 * time.Hour
+
+// RecordClock keeps how far this wallet's phone clock was from the server's
+// at a sync (server minus phone, in milliseconds), so that a stale scan of
+// its codes can be told apart: a code off by this much is the phone's clock,
+// not a screenshot.
+func (s *Service) RecordClock(ctx context.Context, w *Wallet, offsetMS int64) error {
+	if offsetMS > maxClockOffset.Milliseconds() || offsetMS < -maxClockOffset.Milliseconds() {
+		return nil
+	}
+	if err := s.st.ReportWalletClock(ctx, w.Card.ID, offsetMS, s.now()); err != nil {
+		return fmt.Errorf("record wallet clock: %w", err)
+	}
+	return nil
+}

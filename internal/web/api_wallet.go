@@ -157,7 +157,26 @@ func (s *Server) serverTime(c *fiber.Ctx) error {
 			return model.Invalidf("client_ms", "invalid_client_ms", "client_ms must be the client's clock in Unix milliseconds, a whole number.")
 		}
 		out.ClientMS = &ms
+		s.recordWalletClock(c, out.UnixMS-ms)
 	}
 	c.Set("Cache-Control", "no-store")
 	return c.JSON(out)
+}
+
+// recordWalletClock keeps the phone's clock offset when the request comes
+// from an enrolled wallet (its cookie), for honest stale answers. It is a
+// side note of the time answer: a missing or dead wallet, or a failure to
+// write, changes nothing in the answer.
+func (s *Server) recordWalletClock(c *fiber.Ctx, offsetMS int64) {
+	tok := c.Cookies(walletCookie)
+	if tok == "" {
+		return
+	}
+	w, err := s.svc.Wallet.Open(c.UserContext(), utils.CopyString(tok))
+	if err != nil {
+		return
+	}
+	if err := s.svc.Wallet.RecordClock(c.UserContext(), w, offsetMS); err != nil {
+		s.log.Warn("wallet clock not recorded", "err", err, "request_id", consoleRequestID(c))
+	}
 }
