@@ -17,24 +17,26 @@ import (
 // What the HR console needs of console users beyond signing in: showing an
 // unconfirmed second factor again, listing users and adding one, audited.
 
-// PendingTOTP returns the otpauth URL and secret of a TOTP enrolment that is
-// started but not confirmed, or starts one. The setup page shows the same
-// secret on every reload until a code confirms it, so a user who scanned it
-// once and mistyped a code need not scan again.
-func (c *Console) PendingTOTP(ctx context.Context, a *model.Admin) (url, secret string, err error) {
+// PendingTOTP returns the otpauth URL and secret of the TOTP enrolment this
+// session has started, or starts one. The setup page shows the same secret
+// on every reload within the session until a code confirms it, so a user
+// who scanned it once and mistyped a code need not scan again; another
+// session gets its own.
+func (c *Console) PendingTOTP(ctx context.Context, s *Session) (url, secret string, err error) {
+	a := s.Admin
 	if a.TOTPEnabled {
 		return "", "", model.NewProblem(model.ErrConflict, "totp_enabled", "Two-factor sign-in is already set up.")
 	}
-	if a.TOTPSecretEnc == nil {
-		return c.StartTOTPEnrolment(ctx, a)
+	if s.pendingTOTP == nil {
+		return c.StartTOTPEnrolment(ctx, s)
 	}
-	raw, err := c.sealer.Open(a.TOTPSecretEnc, "admin-totp:"+a.ID)
-	if err != nil {
-		return "", "", fmt.Errorf("open admin totp: %w", err)
+	raw, err := c.sealer.Open(s.pendingTOTP, totpAD(a.ID))
+	if err != nil { // sealed under a master key since rotated
+		return c.StartTOTPEnrolment(ctx, s)
 	}
 	bytes, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(string(raw))
 	if err != nil {
-		return c.StartTOTPEnrolment(ctx, a)
+		return c.StartTOTPEnrolment(ctx, s)
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: c.issuer, AccountName: a.Email, Secret: bytes})
 	if err != nil {

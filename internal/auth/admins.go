@@ -79,10 +79,19 @@ func (c *Console) CreateAdmin(ctx context.Context, email, name, password, role, 
 	return a, nil
 }
 
-// SignIn checks a password and opens a session that still needs the second
-// factor. Wrong e-mail and wrong password take the same time and answer.
-func (c *Console) SignIn(ctx context.Context, email, password string) (cookie string, a *model.Admin, err error) {
-	a, err = c.st.AdminByEmail(ctx, strings.TrimSpace(email))
+// SignIn checks a password from a client address and opens a session that
+// still needs the second factor. Wrong e-mail and wrong password take the
+// same time and answer. Every attempt is counted against the (account,
+// address) pair and the address before the password is checked, and a
+// right password clears the count; past the free attempts the answer is a
+// *ThrottledError (signin_throttle.go).
+func (c *Console) SignIn(ctx context.Context, email, password, addr string) (cookie string, a *model.Admin, err error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	pairKey, addrKey := signInKeys(email, addr)
+	if err := c.chargeSignIn(ctx, pairKey, addrKey); err != nil {
+		return "", nil, err
+	}
+	a, err = c.st.AdminByEmail(ctx, email)
 	if errors.Is(err, model.ErrNotFound) {
 		_ = bcrypt.CompareHashAndPassword(c.dummy(), []byte(password))
 		return "", nil, model.NewProblem(model.ErrUnauthorized, "bad_credentials", "The e-mail or password is wrong.")
@@ -92,6 +101,9 @@ func (c *Console) SignIn(ctx context.Context, email, password string) (cookie st
 	}
 	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) != nil || a.DisabledAt != nil {
 		return "", nil, model.NewProblem(model.ErrUnauthorized, "bad_credentials", "The e-mail or password is wrong.")
+	}
+	if err := c.refundSignIn(ctx, pairKey, addrKey); err != nil {
+		return "", nil, err
 	}
 	cookie, err = c.newSession(ctx, a.ID)
 	return cookie, a, err
@@ -119,6 +131,8 @@ type Session struct {
 	Admin   *model.Admin
 	CSRF    string
 	MFADone bool
+	// pendingTOTP is the sealed secret this session is setting up.
+	pendingTOTP []byte
 }
 
 // Session resolves a session cookie.
@@ -141,7 +155,7 @@ func (c *Console) Session(ctx context.Context, cookie string) (*Session, error) 
 	if a.DisabledAt != nil {
 		return nil, model.ErrUnauthorized
 	}
-	return &Session{Hash: hash, Admin: a, CSRF: s.CSRF, MFADone: s.MFADone}, nil
+	return &Session{Hash: hash, Admin: a, CSRF: s.CSRF, MFADone: s.MFADone, pendingTOTP: s.TOTPPendingEnc}, nil
 }
 
 // SignOut ends a session.
@@ -154,47 +168,129 @@ func (s *Session) CheckCSRF(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
 }
 
-// StartTOTPEnrolment creates (or re-creates, while unconfirmed) the user's
-// TOTP secret and returns the otpauth URL to show as a QR code.
-func (c *Console) StartTOTPEnrolment(ctx context.Context, a *model.Admin) (url, secret string, err error) {
-	if a.TOTPEnabled {
+// StartTOTPEnrolment makes a new TOTP secret for the user of a session
+// that has passed the password but has no confirmed second factor, keeps it
+// (sealed) with that session only, and returns the otpauth URL to show as a
+// QR code. Another session holding the password gets a secret of its own,
+// and none of them is worth anything once one is confirmed.
+func (c *Console) StartTOTPEnrolment(ctx context.Context, s *Session) (url, secret string, err error) {
+	a := s.Admin
+	if a.TOTPEnabled || s.MFADone {
 		return "", "", model.NewProblem(model.ErrConflict, "totp_enabled", "Two-factor sign-in is already set up.")
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: c.issuer, AccountName: a.Email, Rand: rand.Reader})
 	if err != nil {
 		return "", "", fmt.Errorf("generate totp: %w", err)
 	}
-	enc, err := c.sealer.Seal([]byte(key.Secret()), "admin-totp:"+a.ID)
+	enc, err := c.sealer.Seal([]byte(key.Secret()), totpAD(a.ID))
 	if err != nil {
 		return "", "", err
 	}
-	if err := c.st.SetAdminTOTP(ctx, a.ID, enc, false); err != nil {
+	ok, err := c.st.SetSessionPendingTOTP(ctx, s.Hash, enc, s.pendingTOTP)
+	if err != nil {
 		return "", "", err
 	}
+	if !ok { // a reload of the page raced this one, or the session moved on
+		return "", "", model.NewProblem(model.ErrConflict, "totp_setup_changed", "Reload the page to see the code to scan.")
+	}
+	s.pendingTOTP = enc
 	return key.URL(), key.Secret(), nil
 }
 
-// CheckTOTP verifies a second-factor code for the session's user; the
-// first success after enrolment confirms the enrolment.
-func (c *Console) CheckTOTP(ctx context.Context, s *Session, code string) error {
-	a := s.Admin
-	if a.TOTPSecretEnc == nil {
-		return model.NewProblem(model.ErrConflict, "totp_not_enrolled", "Set up two-factor sign-in first.")
+// totpAD binds a sealed TOTP secret to its console user: a session's
+// pending secret is sealed exactly as the confirmed one, so confirming
+// copies it as it is.
+func totpAD(adminID string) string { return "admin-totp:" + adminID }
+
+// totpOpts are the console's TOTP parameters: 30 s steps, one step of
+// clock drift either way.
+const (
+	totpPeriod = 30
+	totpSkew   = 1
+)
+
+// matchTOTPStep returns the time step whose code is code, within the
+// allowed drift, or -1.
+func matchTOTPStep(secret, code string, now time.Time) int64 {
+	code = strings.TrimSpace(code)
+	if len(code) != 6 {
+		return -1
 	}
-	secret, err := c.sealer.Open(a.TOTPSecretEnc, "admin-totp:"+a.ID)
-	if err != nil {
-		return fmt.Errorf("open admin totp: %w", err)
-	}
-	ok, err := totp.ValidateCustom(strings.TrimSpace(code), string(secret), c.now(), totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil || !ok {
-		return model.NewProblem(model.ErrUnauthorized, "bad_totp", "The code is wrong or too old. Enter the current 6-digit code from your authenticator app.")
-	}
-	if !a.TOTPEnabled {
-		if err := c.st.SetAdminTOTP(ctx, a.ID, a.TOTPSecretEnc, true); err != nil {
-			return err
+	step := now.Unix() / totpPeriod
+	for d := int64(-totpSkew); d <= totpSkew; d++ {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix((step+d)*totpPeriod, 0), totp.ValidateOpts{
+			Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step + d
 		}
 	}
-	return c.st.CompleteSessionMFA(ctx, s.Hash)
+	return -1
+}
+
+var errBadTOTP = model.NewProblem(model.ErrUnauthorized, "bad_totp", "The code is wrong or too old. Enter the current 6-digit code from your authenticator app.")
+
+// CheckTOTP verifies a second-factor code for the session's user and, when
+// it is right, completes the session under a new id, returned as the new
+// cookie (the old one is dead). A code is accepted once: its time step is
+// recorded per user with a guarded update, so a replayed code, or two
+// sign-ins racing with one code, leave exactly one success. For a session
+// setting the factor up, the code must match the secret that session was
+// shown, and the first such success confirms it.
+func (c *Console) CheckTOTP(ctx context.Context, s *Session, code string) (cookie string, err error) {
+	a := s.Admin
+	enc := a.TOTPSecretEnc
+	if !a.TOTPEnabled {
+		enc = s.pendingTOTP
+	}
+	if enc == nil {
+		return "", model.NewProblem(model.ErrConflict, "totp_not_enrolled", "Set up two-factor sign-in first.")
+	}
+	secret, err := c.sealer.Open(enc, totpAD(a.ID))
+	if err != nil {
+		if !a.TOTPEnabled { // sealed under a master key since rotated: the setup page makes a new one
+			return "", errBadTOTP
+		}
+		return "", fmt.Errorf("open admin totp: %w", err)
+	}
+	step := matchTOTPStep(string(secret), code, c.now())
+	if step < 0 {
+		return "", errBadTOTP
+	}
+	tok, hash, err := NewToken("aps_")
+	if err != nil {
+		return "", err
+	}
+	csrf, _, err := NewToken("")
+	if err != nil {
+		return "", err
+	}
+	err = c.st.InTx(ctx, func(tx *store.Tx) error {
+		var ok bool
+		var err error
+		if a.TOTPEnabled {
+			ok, err = tx.UseAdminTOTPStep(ctx, a.ID, step)
+		} else if ok, err = tx.ConfirmAdminTOTP(ctx, a.ID, enc, step); ok {
+			err = tx.ClearPendingTOTP(ctx, a.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if !ok { // the code was used already, or another session confirmed first
+			return errBadTOTP
+		}
+		if ok, err = tx.RenewSession(ctx, s.Hash, hash, csrf); err != nil {
+			return err
+		} else if !ok {
+			return model.ErrUnauthorized
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("check totp: %w", err)
+	}
+	s.Hash, s.CSRF, s.MFADone, s.pendingTOTP = hash, csrf, true, nil
+	a.TOTPEnabled = true
+	return tok, nil
 }
 
 // Principal is the session's user as a principal.

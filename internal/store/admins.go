@@ -50,13 +50,38 @@ func (c *Conn) CountAdmins(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// SetAdminTOTP stores an encrypted TOTP secret and whether it is confirmed.
-func (c *Conn) SetAdminTOTP(ctx context.Context, id string, enc []byte, enabled bool) error {
-	const q = `UPDATE admins SET totp_secret_enc = ?, totp_enabled = ? WHERE id = ?`
-	if _, err := c.x.ExecContext(ctx, c.q(q), enc, enabled, id); err != nil {
-		return fmt.Errorf("set admin totp: %w", mapErr(err))
+// ConfirmAdminTOTP makes enc the console user's second factor and records
+// step as the last one used, only while none is confirmed: of two sessions
+// confirming at once, one wins. It reports whether this call did.
+func (c *Conn) ConfirmAdminTOTP(ctx context.Context, id string, enc []byte, step int64) (bool, error) {
+	const q = `
+		UPDATE admins SET totp_secret_enc = ?, totp_enabled = TRUE, totp_last_step = ?
+		WHERE id = ? AND totp_enabled = FALSE`
+	return c.execOne(ctx, "confirm admin totp", q, enc, step, id)
+}
+
+// UseAdminTOTPStep records that the code of a TOTP time step was accepted,
+// only if no code of that step or a later one was: a code is good once
+// (RFC 6238 §5.2), however many sign-ins race with it. It reports whether
+// this call took the step.
+func (c *Conn) UseAdminTOTPStep(ctx context.Context, id string, step int64) (bool, error) {
+	const q = `
+		UPDATE admins SET totp_last_step = ?
+		WHERE id = ? AND totp_enabled = TRUE AND totp_last_step < ?`
+	return c.execOne(ctx, "use admin totp step", q, step, id, step)
+}
+
+// execOne runs a guarded UPDATE and reports whether it changed a row.
+func (c *Conn) execOne(ctx context.Context, what, q string, args ...any) (bool, error) {
+	res, err := c.x.ExecContext(ctx, c.q(q), args...)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, mapErr(err))
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, mapErr(err))
+	}
+	return n == 1, nil
 }
 
 // AdminTOTPSecrets lists the encrypted TOTP secrets of console users, by
@@ -94,6 +119,9 @@ type Session struct {
 	MFADone   bool      `db:"mfa_done"`
 	CreatedAt time.Time `db:"created_at"`
 	ExpiresAt time.Time `db:"expires_at"`
+	// TOTPPendingEnc is the sealed second factor this session is setting
+	// up, shown on its setup page until a code confirms it.
+	TOTPPendingEnc []byte `db:"totp_pending_enc"`
 }
 
 // CreateSession stores a session by the hash of its cookie value.
@@ -107,7 +135,9 @@ func (c *Conn) CreateSession(ctx context.Context, s *Session) error {
 
 // SessionByHash returns a live session.
 func (c *Conn) SessionByHash(ctx context.Context, hash string, now time.Time) (*Session, error) {
-	const q = `SELECT id_hash, admin_id, csrf, mfa_done, created_at, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?`
+	const q = `
+		SELECT id_hash, admin_id, csrf, mfa_done, created_at, expires_at, totp_pending_enc
+		FROM sessions WHERE id_hash = ? AND expires_at > ?`
 	var s Session
 	if err := c.x.GetContext(ctx, &s, c.q(q), hash, c.ts(now)); err != nil {
 		return nil, fmt.Errorf("session: %w", mapErr(err))
@@ -115,13 +145,36 @@ func (c *Conn) SessionByHash(ctx context.Context, hash string, now time.Time) (*
 	return &s, nil
 }
 
-// CompleteSessionMFA marks the second factor done for a session.
-func (c *Conn) CompleteSessionMFA(ctx context.Context, hash string) error {
-	const q = `UPDATE sessions SET mfa_done = TRUE WHERE id_hash = ?`
-	if _, err := c.x.ExecContext(ctx, c.q(q), hash); err != nil {
-		return fmt.Errorf("complete mfa: %w", mapErr(err))
+// SetSessionPendingTOTP stores the sealed secret a session is setting up,
+// replacing prev (nil: none yet). It reports false when the session has
+// another one by now (a reload raced) or is past its second factor.
+func (c *Conn) SetSessionPendingTOTP(ctx context.Context, hash string, enc, prev []byte) (bool, error) {
+	const q = `
+		UPDATE sessions SET totp_pending_enc = ?
+		WHERE id_hash = ? AND mfa_done = FALSE
+		  AND (totp_pending_enc IS NULL OR totp_pending_enc = ?)`
+	return c.execOne(ctx, "set pending totp", q, enc, hash, prev)
+}
+
+// ClearPendingTOTP forgets every session's unconfirmed second factor of a
+// console user, once one is confirmed.
+func (c *Conn) ClearPendingTOTP(ctx context.Context, adminID string) error {
+	const q = `UPDATE sessions SET totp_pending_enc = NULL WHERE admin_id = ? AND totp_pending_enc IS NOT NULL`
+	if _, err := c.x.ExecContext(ctx, c.q(q), adminID); err != nil {
+		return fmt.Errorf("clear pending totp: %w", mapErr(err))
 	}
 	return nil
+}
+
+// RenewSession completes a session's second factor under a new id: the
+// row moves from oldHash to newHash with a new CSRF token, so the cookie a
+// session was fixed with before signing in is dead afterwards. It reports
+// false when oldHash is not a session waiting for its second factor.
+func (c *Conn) RenewSession(ctx context.Context, oldHash, newHash, csrf string) (bool, error) {
+	const q = `
+		UPDATE sessions SET id_hash = ?, csrf = ?, mfa_done = TRUE, totp_pending_enc = NULL
+		WHERE id_hash = ? AND mfa_done = FALSE`
+	return c.execOne(ctx, "renew session", q, newHash, csrf, oldHash)
 }
 
 // DeleteSession signs out.

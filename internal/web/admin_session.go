@@ -109,7 +109,7 @@ func (s *Server) consoleGuard(console string) fiber.Handler {
 			}
 		}
 		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-			if !sess.CheckCSRF(c.FormValue("_csrf")) {
+			if !sess.CheckCSRF(submittedCSRF(c)) {
 				return s.csrfRefused(c)
 			}
 			if role == model.RoleViewer {
@@ -161,7 +161,7 @@ func (s *Server) consoleSignedIn(c *fiber.Ctx) error {
 	if sess == nil {
 		return s.toLogin(c)
 	}
-	if c.Method() == fiber.MethodPost && !sess.CheckCSRF(c.FormValue("_csrf")) {
+	if c.Method() == fiber.MethodPost && !sess.CheckCSRF(submittedCSRF(c)) {
 		return s.csrfRefused(c)
 	}
 	c.Locals(consoleSessionKey, sess)
@@ -201,8 +201,10 @@ func (s *Server) adminLoginPage(c *fiber.Ctx) error {
 	return s.signInPage(c, fiber.StatusOK, "admin_login", s.csrfToken(c), v)
 }
 
-// adminLogin checks the password. Failures count against the e-mail and
-// the client address; past the limit the answer is 429 until it passes.
+// adminLogin checks the password. Failures count against the (e-mail,
+// client address) pair with a doubling delay, and against the address
+// across e-mails (auth/signin_throttle.go); a throttled attempt is 429 with
+// Retry-After.
 func (s *Server) adminLogin(c *fiber.Ctx) error {
 	if err := s.checkCSRF(c); err != nil {
 		return s.csrfRefused(c)
@@ -210,19 +212,14 @@ func (s *Server) adminLogin(c *fiber.Ctx) error {
 	lang := s.lang(c)
 	email := strings.ToLower(consoleForm(c, "email"))
 	password := utils.CopyString(c.FormValue("password"))
-	keys := []string{"signin:ip:" + c.IP(), "signin:email:" + email}
-	for _, k := range keys {
-		if blocked, wait := s.limits.signIn.blocked(k); blocked {
-			return s.consoleTooMany(c, wait)
-		}
-	}
-	cookie, a, err := s.svc.Console.SignIn(c.UserContext(), email, password)
+	cookie, a, err := s.svc.Console.SignIn(c.UserContext(), email, password, c.IP())
 	if err != nil {
+		var throttled *auth.ThrottledError
+		if errors.As(err, &throttled) {
+			return s.consoleTooMany(c, throttled.Wait)
+		}
 		if !errors.Is(err, model.ErrUnauthorized) {
 			return err
-		}
-		for _, k := range keys {
-			s.limits.signIn.allow(k)
 		}
 		v := consoleSignInView{Email: email, Error: s.cat.T(lang, "admin.login.wrong")}
 		return s.signInPage(c, fiber.StatusUnauthorized, "admin_login", s.csrfToken(c), v)
@@ -252,7 +249,7 @@ func (s *Server) totpSetupRender(c *fiber.Ctx, status int, errMsg string) error 
 	if sess.Admin.TOTPEnabled {
 		return c.Redirect("/admin/2fa", fiber.StatusSeeOther)
 	}
-	otpURL, secret, err := s.svc.Console.PendingTOTP(c.UserContext(), sess.Admin)
+	otpURL, secret, err := s.svc.Console.PendingTOTP(c.UserContext(), sess)
 	if err != nil {
 		return err
 	}
@@ -315,12 +312,14 @@ func (s *Server) totpCheck(c *fiber.Ctx) error {
 }
 
 // checkSecondFactor checks the submitted code, counting wrong ones against
-// the user so that six digits cannot be guessed. It answers the page's
-// message for a wrong code, or "" when the code is right.
+// the user so that six digits cannot be guessed. A right code renews the
+// session id: the new cookie is set and the old one is dead. It answers the
+// page's message for a wrong code, or "" when the code is right.
 func (s *Server) checkSecondFactor(c *fiber.Ctx, sess *auth.Session) (wrong string, err error) {
 	code := strings.ReplaceAll(consoleForm(c, "code"), " ", "")
-	err = s.svc.Console.CheckTOTP(c.UserContext(), sess, code)
+	cookie, err := s.svc.Console.CheckTOTP(c.UserContext(), sess, code)
 	if err == nil {
+		s.setSessionCookie(c, cookie)
 		return "", nil
 	}
 	if !errors.Is(err, model.ErrUnauthorized) {

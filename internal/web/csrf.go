@@ -29,12 +29,29 @@ func (s *Server) csrfToken(c *fiber.Ctx) string {
 // checkCSRF compares the submitted token with the cookie in constant time.
 func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	want := c.Cookies(csrfCookie)
-	got := c.Get("X-CSRF-Token")
-	if got == "" {
-		got = c.FormValue("_csrf")
-	}
+	got := submittedCSRF(c)
 	if len(want) < 32 || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 		return model.NewProblem(model.ErrForbidden, "csrf", "This form has expired. Reload the page and try again.")
 	}
 	return nil
+}
+
+// submittedCSRF is the token a form or a script sent back: the
+// X-CSRF-Token header or the _csrf field of a POSTed form (URL-encoded or
+// multipart). Never the query string: a token in a URL ends up in access
+// logs, browser history and Referer headers, and c.FormValue would take it
+// from there.
+func submittedCSRF(c *fiber.Ctx) string {
+	if v := c.Get("X-CSRF-Token"); v != "" {
+		return v
+	}
+	if v := c.Request().PostArgs().Peek("_csrf"); len(v) > 0 {
+		return string(v)
+	}
+	if form, err := c.MultipartForm(); err == nil {
+		if vs := form.Value["_csrf"]; len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
 }

@@ -69,7 +69,7 @@ func (l *limiter) sweep(now time.Time) {
 
 // limiters are the rate limits on guessable things.
 type limiters struct {
-	signIn      *limiter // per e-mail and per client address
+	signIn      *limiter // wrong TOTP codes per console user (passwords: auth/signin_throttle.go)
 	enroll      *limiter // per client address
 	badCodes    *limiter // invalid/stale answers per partner key
 	badCard     *limiter // stale answers per card
