@@ -1,7 +1,6 @@
 package csvimport
 
 import (
-	"net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -156,16 +155,13 @@ func normaliseEmail(col, value string) (string, *fault) {
 	if len(v) > maxEmail {
 		return "", faultTooLong(fieldEmail, v, utf8.RuneCountInString(v), maxEmail)
 	}
-	local, domain, reason := splitEmail(v)
-	if reason != emailOK {
+	// splitEmail only explains what is wrong, for the message; the one
+	// rule (model.NormalizeEmail) decides and lower-cases the domain.
+	if _, _, reason := splitEmail(v); reason != emailOK {
 		return "", faultEmail(col, v, reason)
 	}
-	addr := v
-	if lower := strings.ToLower(domain); lower != domain {
-		addr = local + "@" + lower
-	}
-	parsed, err := mail.ParseAddress(addr)
-	if err != nil || parsed.Name != "" || parsed.Address != addr {
+	addr, ok := model.NormalizeEmail(v)
+	if !ok {
 		return "", faultEmail(col, v, emailSyntax)
 	}
 	return addr, nil
@@ -257,17 +253,8 @@ func normaliseTier(col, value string) (string, *fault) {
 
 // normaliseLocale accepts ja or en in common spellings; empty means ja.
 func normaliseLocale(value string) (string, *fault) {
-	v := strings.ToLower(trimSpace(nfkc(value)))
-	switch v {
-	case "", "ja", "jp", "japanese", "日本語":
-		return "ja", nil
-	case "en", "english", "英語":
-		return "en", nil
-	}
-	for _, lang := range []string{"ja", "en"} {
-		if len(v) > 3 && v[:2] == lang && (v[2] == '-' || v[2] == '_') {
-			return lang, nil // ja-JP, en-US, en_GB …
-		}
+	if v, ok := model.ParseLocale(value); ok {
+		return v, nil
 	}
 	return "", faultLocale(value)
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -90,23 +89,22 @@ func (in *Input) Normalize() error {
 		}
 		*f.v = v
 	}
-	addr, err := mail.ParseAddress(in.Email)
-	if err != nil || addr.Address != in.Email || len(in.Email) > 254 {
+	addr, ok := model.NormalizeEmail(in.Email)
+	if !ok {
 		return model.Invalidf("email", "invalid_email", "email must be a plain e-mail address such as taro@example.com")
 	}
+	in.Email = addr
 	if !model.ValidTier(in.Tier) {
 		return model.Invalidf("tier", "invalid_tier", "tier must be 1 to 16 lowercase letters, digits, '-' or '_' (for example standard, gold)")
 	}
 	if _, err := time.Parse("2006-01-02", in.DepartedOn); err != nil {
 		return model.Invalidf("departed_on", "invalid_date", "departed_on must be a date as YYYY-MM-DD")
 	}
-	switch in.Locale {
-	case "":
-		in.Locale = "ja"
-	case "ja", "en":
-	default:
-		return model.Invalidf("locale", "invalid_locale", "locale must be ja or en")
+	locale, ok := model.ParseLocale(in.Locale)
+	if !ok {
+		return model.Invalidf("locale", "invalid_locale", "locale must be ja or en (日本語, English, ja-JP and the like are understood)")
 	}
+	in.Locale = locale
 	return nil
 }
 
