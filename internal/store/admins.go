@@ -185,3 +185,17 @@ func (c *Conn) DeleteSession(ctx context.Context, hash string) error {
 	}
 	return nil
 }
+
+// ListAdmins returns every console user, HR first, then partner managers,
+// each by e-mail.
+func (c *Conn) ListAdmins(ctx context.Context) ([]model.Admin, error) {
+	const q = `
+		SELECT ` + adminColumns + `
+		FROM admins
+		ORDER BY CASE WHEN role = 'partner_manager' THEN 1 ELSE 0 END, email`
+	var as []model.Admin
+	if err := c.x.SelectContext(ctx, &as, q); err != nil {
+		return nil, fmt.Errorf("list admins: %w", mapErr(err))
+	}
+	return as, nil
+}

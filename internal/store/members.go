@@ -236,3 +236,13 @@ func (c *Conn) EraseMember(ctx context.Context, id string, now time.Time) error 
 	}
 	return c.publish(ctx, EventMember, id)
 }
+
+// MemberTiers lists the tiers members have, for filters and perk forms.
+func (c *Conn) MemberTiers(ctx context.Context) ([]string, error) {
+	const q = `SELECT DISTINCT tier FROM members ORDER BY tier LIMIT 100`
+	var ts []string
+	if err := c.x.SelectContext(ctx, &ts, q); err != nil {
+		return nil, fmt.Errorf("member tiers: %w", mapErr(err))
+	}
+	return ts, nil
+}
