@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/store"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Session is a console user's live session.

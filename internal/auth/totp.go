@@ -9,11 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alumnipass/alumnipass/internal/model"
-	"github.com/alumnipass/alumnipass/internal/store"
 	"github.com/google/uuid"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/store"
 )
 
 // totpOpts are the console's TOTP parameters: 30 s steps, one step of
