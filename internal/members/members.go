@@ -397,3 +397,13 @@ func (s *Service) Audit(ctx context.Context, f store.AuditFilter) ([]model.Audit
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// Counts returns the number of members by status.
+func (s *Service) Counts(ctx context.Context) (map[string]int, error) {
+	return s.st.CountMembers(ctx)
+}
+
+// Tiers lists the tiers members have.
+func (s *Service) Tiers(ctx context.Context) ([]string, error) {
+	return s.st.MemberTiers(ctx)
+}

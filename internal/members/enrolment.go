@@ -8,32 +8,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/auth"
 	"github.com/alumnipass/alumnipass/internal/model"
-	"github.com/alumnipass/alumnipass/internal/store"
 )
-
-// What the HR console shows beside the API: counts, tiers, a member's guest
-// passes and redemptions, and the enrolment letter and e-mail, which need
-// the one-time enrolment token checked again.
-
-// Counts returns the number of members by status.
-func (s *Service) Counts(ctx context.Context) (map[string]int, error) {
-	return s.st.CountMembers(ctx)
-}
-
-// Tiers lists the tiers members have.
-func (s *Service) Tiers(ctx context.Context) ([]string, error) {
-	return s.st.MemberTiers(ctx)
-}
-
-// GuestPasses lists a member's guest passes, newest first.
-func (s *Service) GuestPasses(ctx context.Context, memberID string, limit int) ([]model.GuestPass, error) {
-	return s.st.MemberGuestPasses(ctx, memberID, limit)
-}
-
-// Redemptions lists a member's redemptions, newest first.
-func (s *Service) Redemptions(ctx context.Context, memberID string, limit int) ([]store.PartnerRedemptionRow, error) {
-	return s.st.MemberRedemptions(ctx, memberID, limit)
-}
 
 // PendingEnrollment checks that an enrolment token HR holds is the member's
 // current, unused, unexpired one, and returns the member and the card. The
