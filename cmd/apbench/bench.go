@@ -94,6 +94,9 @@ func (b *bench) measurePostgres(ctx context.Context, rep *report) error {
 	}
 	// The default configuration, as an operator would run it.
 	env := serverEnv("DATABASE_URL="+dbURL, "ALUMNIPASS_DATA_DIR="+b.workDir+"/data", "ALUMNIPASS_MASTER_KEY="+benchMasterKey)
+	if b.opt.cacheSize > 0 {
+		env = append(env, fmt.Sprintf("ALUMNIPASS_CARD_CACHE_SIZE=%d", b.opt.cacheSize))
+	}
 	out, err := runCLI(ctx, b.binary, env, "token", "create", "--role", "hr", "--name", "bench")
 	if err != nil {
 		return err
@@ -104,7 +107,7 @@ func (b *bench) measurePostgres(ctx context.Context, rep *report) error {
 		return err
 	}
 	b.logf("instance A ready on %s (database %s); setting up %d members", a.url, name, b.opt.members)
-	fx, err := b.setupFixture(ctx, newAPI(a.url, time.Minute), hrToken)
+	fx, err := b.setupFixture(ctx, newAPI(a.url, 5*time.Minute), hrToken, dbURL)
 	if err != nil {
 		return err
 	}
@@ -138,8 +141,9 @@ func (b *bench) measurePostgres(ctx context.Context, rep *report) error {
 func (b *bench) measureLoads(ctx context.Context, rep *report, a *server, fx *fixture) error {
 	valid := &scans{}
 	var err error
-	b.logf("warm-up: first scan of each of %d cards", len(fx.wallets))
-	if rep.warmup, err = b.runPhase(ctx, warmupLoad(a, fx, b.opt.conns, valid)); err != nil {
+	hot := &fixture{keys: fx.keys, wallets: fx.wallets[:b.opt.hot], perkID: fx.perkID}
+	b.logf("warm-up: first scan of each of %d cards", len(hot.wallets))
+	if rep.warmup, err = b.runPhase(ctx, warmupLoad(a, hot, b.opt.conns, valid)); err != nil {
 		return err
 	}
 	warmStep := totpStep(time.Now().Add(stepMargin))
@@ -158,7 +162,7 @@ func (b *bench) measureLoads(ctx context.Context, rep *report, a *server, fx *fi
 			return err
 		}
 	}
-	pool := &codePool{wallets: fx.wallets}
+	pool := &codePool{wallets: hot.wallets}
 	b.logf("POST /api/v1/verify: %d connections for %s", b.opt.conns, b.opt.duration)
 	verify := verifyLoad(a, fx, pool, b.opt.conns, b.opt.duration)
 	verify.perfFile = b.opt.perf
@@ -166,9 +170,17 @@ func (b *bench) measureLoads(ctx context.Context, rep *report, a *server, fx *fi
 		return err
 	}
 	rep.reshown = int(pool.reshown.Load())
+	if err := b.measureCold(ctx, rep, a, fx); err != nil {
+		return err
+	}
 	b.logf("POST /api/v1/redemptions: %d connections for %s (%d valid scans to redeem)", b.opt.conns, b.opt.redeemFor, len(valid.list))
-	rep.redeem, err = b.runPhase(ctx, redeemLoad(a, fx, valid, b.opt.conns, b.opt.redeemFor))
-	return err
+	if rep.redeem, err = b.runPhase(ctx, redeemLoad(a, fx, valid, b.opt.conns, b.opt.redeemFor)); err != nil {
+		return err
+	}
+	if rep.rssEndKB, err = a.rssKB(); err != nil {
+		return err
+	}
+	return nil
 }
 
 // runPhase waits for a quiet machine, runs a load phase and adds how many

@@ -46,6 +46,11 @@ type options struct {
 	quietWait   time.Duration
 	perf        string
 	micro       bool
+	setup       string        // "bulk" or "api"
+	hot         int           // cards warmed into the cache for the cached verify phase
+	coldFor     time.Duration // length of the cold verify phase
+	counterFor  time.Duration // length of the counter transaction phase
+	cacheSize   int           // ALUMNIPASS_CARD_CACHE_SIZE of the servers; 0 keeps the server's default
 }
 
 func main() {
@@ -64,7 +69,12 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fl.StringVar(&o.out, "out", "docs/benchmarks-latest.md", "markdown report file (also printed)")
 	fl.StringVar(&o.adminURL, "database-url", envOr("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server to create the bench database on (BENCH_DATABASE_URL)")
-	fl.IntVar(&o.members, "members", 80000, "enrolled members for the verify load; each gives three new codes to the verify phase")
+	fl.IntVar(&o.members, "members", 1_000_000, "enrolled members (the population the cold and counter phases draw from); -members 100000 -cache 10000 for a quick run")
+	fl.StringVar(&o.setup, "setup", "bulk", "how cards are made: bulk (import through the API, cards issued and enrolled by one COPY) or api (one HTTP call per card and per enrolment; small populations only)")
+	fl.IntVar(&o.hot, "hot", 50000, "cards scanned in the warm-up, the cached verify phase draws from them (keep it under the card cache size)")
+	fl.DurationVar(&o.coldFor, "cold", 10*time.Second, "length of the cold verify phase (cards drawn from the whole population)")
+	fl.DurationVar(&o.counterFor, "counter", 10*time.Second, "length of the counter transaction phase (verify, then redeem)")
+	fl.IntVar(&o.cacheSize, "cache", 0, "ALUMNIPASS_CARD_CACHE_SIZE for the servers (0: the server default, 100000)")
 	fl.IntVar(&o.venues, "venues", 4, "venues of the bench partner, one device key each")
 	fl.IntVar(&o.conns, "conns", 64, "concurrent keep-alive connections of the load phases")
 	fl.DurationVar(&o.duration, "duration", 10*time.Second, "length of the verify and /healthz load phases")
@@ -90,6 +100,10 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	if o.members < o.revocations+1 || o.venues < 1 || o.conns < 1 {
 		return nil, errors.New("-members must exceed -revocations; -venues and -conns must be positive")
 	}
+	if o.setup != "bulk" && o.setup != "api" {
+		return nil, errors.New("-setup must be bulk or api")
+	}
+	o.hot = min(max(o.hot, o.revocations+1), o.members)
 	return o, nil
 }
 

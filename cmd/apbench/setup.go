@@ -43,6 +43,7 @@ type fixture struct {
 	pubs      map[[8]byte]ed25519.PublicKey
 
 	importTook, issueTook, enrolTook time.Duration // setup through the API, for information
+	bulk                             bool          // cards issued and enrolled in bulk (setupBulk), not through the API
 }
 
 // enrolmentsPerAddress stays under the server's enrolment limit per client
@@ -51,10 +52,18 @@ const enrolmentsPerAddress = 25
 
 // setupFixture creates a partner with venues, keys and a perk for all tiers,
 // then members by CSV import, their cards and their wallet enrolments.
-func (b *bench) setupFixture(ctx context.Context, a *api, hrToken string) (*fixture, error) {
+func (b *bench) setupFixture(ctx context.Context, a *api, hrToken, dbURL string) (*fixture, error) {
 	fx := &fixture{hrToken: hrToken}
 	if err := fx.createPartner(ctx, a, b.opt.venues); err != nil {
 		return nil, err
+	}
+	if b.opt.setup == "bulk" {
+		if err := b.setupBulk(ctx, a, fx, dbURL); err != nil {
+			return nil, err
+		}
+		var err error
+		fx.pubs, err = fetchPublicKeys(ctx, a)
+		return fx, err
 	}
 	start := time.Now()
 	ids, err := fx.importMembers(ctx, a, b.opt.members)
