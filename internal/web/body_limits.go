@@ -17,8 +17,14 @@ import (
 // ALUMNIPASS_BODY_LIMIT, read only by the route itself, after it has
 // checked who is asking, so an unauthenticated 32 MiB request costs the
 // server 8 KiB, not 32 MiB. A body over its limit is refused by its
-// Content-Length, before it is read, and the connection is closed rather
-// than drained.
+// Content-Length, before it is kept: up to maxDrainBody it is read into
+// nothing first (so the client sees the 413), past that the connection is
+// closed at once.
+
+// maxDrainBody is the largest refused body that is read (and thrown away)
+// before the 413, so that an ordinary client gets the answer rather than a
+// reset connection; past it the connection is closed at once.
+const maxDrainBody = 2 << 20
 
 // largeBodyRoute says whether the request goes to a route that takes more
 // than maxJSONBody: the CSV imports of the API and of the HR console.
@@ -47,6 +53,12 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 	n := h.ContentLength() // -1: chunked; -2: no body
 	if n > limit {
 		c.Context().SetConnectionClose()
+		if n <= maxDrainBody && c.Request().IsBodyStream() {
+			// A client still writing a modest body would see its connection
+			// reset instead of the 413: read it into nothing (no memory
+			// kept), then answer. Larger ones are cut off.
+			_, _ = io.CopyN(io.Discard, c.Context().RequestBodyStream(), int64(n))
+		}
 		return fiber.ErrRequestEntityTooLarge
 	}
 	if large {
