@@ -21,7 +21,7 @@ const SessionTTL = 12 * time.Hour
 
 // Console signs console users in: password, then a TOTP code.
 type Console struct {
-	st     *store.Store
+	st     Storer
 	sealer *seal.Sealer
 	now    func() time.Time
 	issuer string
@@ -29,7 +29,7 @@ type Console struct {
 }
 
 // NewConsole makes the console authenticator.
-func NewConsole(st *store.Store, sealer *seal.Sealer, now func() time.Time) *Console {
+func NewConsole(st Storer, sealer *seal.Sealer, now func() time.Time) *Console {
 	dummy := sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("no such user"), 12)
 		return h

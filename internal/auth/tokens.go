@@ -53,7 +53,7 @@ func HashToken(token string) string {
 // Service authenticates bearer tokens, with a cache of API keys that is
 // dropped on every key change any instance announces.
 type Service struct {
-	st     *store.Store
+	st     Storer
 	now    func() time.Time
 	mu     sync.RWMutex
 	cache  map[string]*model.APIKey // by hash
@@ -64,7 +64,7 @@ type Service struct {
 }
 
 // New makes the service and subscribes to key changes.
-func New(st *store.Store, now func() time.Time) *Service {
+func New(st Storer, now func() time.Time) *Service {
 	s := &Service{st: st, now: now, cache: map[string]*model.APIKey{}, events: st.Events(), used: map[string]time.Time{}}
 	st.Events().Subscribe(func(ev store.Event) {
 		switch ev.Kind {

@@ -20,7 +20,7 @@ import (
 
 // Keyring is the set of signing keys.
 type Keyring struct {
-	st     *store.Store
+	st     Storer
 	sealer *seal.Sealer
 	now    func() time.Time
 
@@ -39,7 +39,7 @@ type key struct {
 }
 
 // New loads the keys, creating the first one on an empty database.
-func New(ctx context.Context, st *store.Store, sealer *seal.Sealer, now func() time.Time) (*Keyring, error) {
+func New(ctx context.Context, st Storer, sealer *seal.Sealer, now func() time.Time) (*Keyring, error) {
 	k := &Keyring{st: st, sealer: sealer, now: now}
 	if err := k.Reload(ctx); err != nil {
 		return nil, err

@@ -17,7 +17,7 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // card's TOTP secret and every console user's TOTP secret. It counts the
 // signing keys and card secrets it re-encrypted; a secret already under the
 // new key is left alone, so an interrupted rewrap can be run again.
-func Rewrap(ctx context.Context, st *store.Store, old, cur *seal.Sealer) (keys, cards int, err error) {
+func Rewrap(ctx context.Context, st Storer, old, cur *seal.Sealer) (keys, cards int, err error) {
 	err = st.InTx(ctx, func(tx *store.Tx) error {
 		sks, err := tx.SigningKeys(ctx)
 		if err != nil {

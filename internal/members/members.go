@@ -34,7 +34,7 @@ type Options struct {
 
 // Service is the HR membership service.
 type Service struct {
-	st     *store.Store
+	st     Storer
 	keys   *keyring.Keyring
 	sealer *seal.Sealer
 	now    func() time.Time
@@ -42,7 +42,7 @@ type Service struct {
 }
 
 // New makes the service.
-func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, now func() time.Time, opt Options) *Service {
+func New(st Storer, keys *keyring.Keyring, sealer *seal.Sealer, now func() time.Time, opt Options) *Service {
 	if opt.Companions == 0 {
 		opt.Companions = 3
 	}

@@ -21,7 +21,7 @@ import (
 // batch instead of one per scan. The queue is bounded; Close writes what is
 // queued before it returns.
 type Log struct {
-	st       *store.Store
+	st       Storer
 	queue    chan *pending
 	maxBatch int
 	wg       sync.WaitGroup
@@ -60,7 +60,7 @@ type outcome struct {
 // NewLog starts workers writers; maxBatch bounds one transaction. A writer
 // starts a batch while another is in flight only once it holds overlapMin
 // scans.
-func NewLog(st *store.Store, workers, maxBatch, overlapMin int) *Log {
+func NewLog(st Storer, workers, maxBatch, overlapMin int) *Log {
 	l := &Log{st: st, queue: make(chan *pending, 4*maxBatch*workers), maxBatch: maxBatch,
 		flushed: make(chan struct{}, 1), overlapMin: min(overlapMin, maxBatch)}
 	for range workers {
@@ -165,7 +165,7 @@ func (l *Log) flush(batch []*pending) {
 // those scans as repeats or replays. If it fails, the batch is answered 503
 // though its first part is on record: an answer is never given for a scan
 // that is not, and a retry of such a code is a repeat, not a new use.
-func writeBatch(ctx context.Context, st *store.Store, batch []*pending, results []written) error {
+func writeBatch(ctx context.Context, st Storer, batch []*pending, results []written) error {
 	rows := make([]store.ScanRecord, len(batch))
 	leader := make(map[string]int, len(batch))
 	venueNames := map[string]string{}

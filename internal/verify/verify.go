@@ -82,7 +82,7 @@ func (d *Decision) CardID() string { return d.cardID }
 
 // Verifier decides scans.
 type Verifier struct {
-	st     *store.Store
+	st     Storer
 	keys   *keyring.Keyring
 	sealer *seal.Sealer
 	now    func() time.Time
@@ -101,7 +101,7 @@ type cardEntry struct {
 
 // New makes a verifier writing through log that keeps at most cacheSize
 // cards in memory (0: none, every scan reads the database).
-func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, log *Log, now func() time.Time, cacheSize int) *Verifier {
+func New(st Storer, keys *keyring.Keyring, sealer *seal.Sealer, log *Log, now func() time.Time, cacheSize int) *Verifier {
 	v := &Verifier{st: st, keys: keys, sealer: sealer, now: now, log: log, events: st.Events(), tokyo: model.JST(),
 		cache: newCache(cacheSize)}
 	st.Events().Subscribe(v.cache.invalidate)

@@ -30,7 +30,7 @@ type Options struct {
 
 // Service is the wallet service.
 type Service struct {
-	st     *store.Store
+	st     Storer
 	keys   *keyring.Keyring
 	sealer *seal.Sealer
 	now    func() time.Time
@@ -39,7 +39,7 @@ type Service struct {
 }
 
 // New makes the service.
-func New(st *store.Store, keys *keyring.Keyring, sealer *seal.Sealer, now func() time.Time, opt Options) *Service {
+func New(st Storer, keys *keyring.Keyring, sealer *seal.Sealer, now func() time.Time, opt Options) *Service {
 	if opt.MaxPartySize == 0 {
 		opt.MaxPartySize = 8
 	}
