@@ -53,12 +53,21 @@ func (c *Console) SignIn(ctx context.Context, email, password, addr string) (coo
 	return cookie, a, err
 }
 
-func (c *Console) newSession(ctx context.Context, adminID string) (string, error) {
-	tok, hash, err := NewToken("aps_")
-	if err != nil {
-		return "", err
+// sessionTokens makes a new session cookie (and the hash it is stored
+// under) and a new CSRF token: at sign-in, and again when the second factor
+// completes, so that no id seen before it survives.
+func sessionTokens() (cookie, hash, csrf string, err error) {
+	if cookie, hash, err = NewToken("aps_"); err != nil {
+		return "", "", "", err
 	}
-	csrf, _, err := NewToken("")
+	if csrf, _, err = NewToken(""); err != nil {
+		return "", "", "", err
+	}
+	return cookie, hash, csrf, nil
+}
+
+func (c *Console) newSession(ctx context.Context, adminID string) (string, error) {
+	tok, hash, csrf, err := sessionTokens()
 	if err != nil {
 		return "", err
 	}

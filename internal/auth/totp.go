@@ -142,11 +142,7 @@ func (c *Console) CheckTOTP(ctx context.Context, s *Session, code string) (cooki
 	if step < 0 {
 		return "", errBadTOTP
 	}
-	tok, hash, err := NewToken("aps_")
-	if err != nil {
-		return "", err
-	}
-	csrf, _, err := NewToken("")
+	tok, hash, csrf, err := sessionTokens()
 	if err != nil {
 		return "", err
 	}

@@ -58,6 +58,21 @@ func (r *rig) issued(t *testing.T, no string) (memberID, token string) {
 	return m.ID, ic.EnrollmentToken
 }
 
+// enrolled makes a member whose card is enrolled in a wallet, and opens it.
+func (r *rig) enrolled(t *testing.T, no string) (memberID string, w *wallet.Wallet) {
+	t.Helper()
+	ctx := context.Background()
+	memberID, token := r.issued(t, no)
+	e, err := r.wallet.Enroll(ctx, token, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err = r.wallet.Open(ctx, e.WalletToken); err != nil {
+		t.Fatal(err)
+	}
+	return memberID, w
+}
+
 func problemCode(err error) string {
 	var p *model.Problem
 	if errors.As(err, &p) {
@@ -116,15 +131,7 @@ func TestGuestPasses(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		r := newRig(t, st, 2)
-		memberID, token := r.issued(t, "G1")
-		e, err := r.wallet.Enroll(ctx, token, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := r.wallet.Open(ctx, e.WalletToken)
-		if err != nil {
-			t.Fatal(err)
-		}
+		memberID, w := r.enrolled(t, "G1")
 		tomorrow := r.now.Add(24 * time.Hour)
 		for _, tc := range []struct {
 			in   wallet.GuestPassInput
@@ -180,15 +187,7 @@ func TestRecordClock(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		r := newRig(t, st, 10)
-		_, token := r.issued(t, "K1")
-		e, err := r.wallet.Enroll(ctx, token, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := r.wallet.Open(ctx, e.WalletToken)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, w := r.enrolled(t, "K1")
 		if err := r.wallet.RecordClock(ctx, w, 20*60*1000); err != nil {
 			t.Fatal(err)
 		}
