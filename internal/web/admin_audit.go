@@ -86,7 +86,7 @@ const auditPage = 50
 
 func (s *Server) adminAudit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	v := auditView{Actor: strings.TrimSpace(utils.CopyString(c.Query("actor"))), Target: strings.TrimSpace(utils.CopyString(c.Query("target"))),
 		Action: utils.CopyString(c.Query("action")), Since: utils.CopyString(c.Query("since")), Until: utils.CopyString(c.Query("until"))}
 	for _, a := range auditActions() {

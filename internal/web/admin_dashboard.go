@@ -5,6 +5,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 type dashboardView struct {
@@ -15,7 +16,7 @@ type dashboardView struct {
 
 func (s *Server) adminDashboard(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	counts, err := s.svc.Members.Counts(ctx)
 	if err != nil {
 		return err
@@ -23,7 +24,7 @@ func (s *Server) adminDashboard(c *fiber.Ctx) error {
 	v := dashboardView{Active: counts[string(model.MemberActive)], Suspended: counts[string(model.MemberSuspended)],
 		Revoked: counts[string(model.MemberRevoked)]}
 	v.Total = v.Active + v.Suspended + v.Revoked
-	ps, err := s.svc.Partners.List(ctx, principal(c))
+	ps, err := s.svc.Partners.List(ctx, httpkit.Principal(c))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // The import runs in two steps on one file: the upload is kept in the
@@ -51,13 +52,13 @@ func (s *Server) encodingOptions(lang, selected string) []consoleOption {
 }
 
 func (s *Server) adminImportPage(c *fiber.Ctx) error {
-	v := importView{Encodings: s.encodingOptions(s.lang(c), "auto")}
+	v := importView{Encodings: s.encodingOptions(s.render.Lang(c), "auto")}
 	return s.consolePage(c, fiber.StatusOK, "admin_import", "import", v, consoleNotice{})
 }
 
 // adminImportPreview keeps the uploaded file and shows the dry run.
 func (s *Server) adminImportPreview(c *fiber.Ctx) error {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	enc := consoleForm(c, "encoding")
 	v := importView{Encodings: s.encodingOptions(lang, enc), Encoding: enc}
 	fh, err := c.FormFile("file")
@@ -77,7 +78,7 @@ func (s *Server) adminImportPreview(c *fiber.Ctx) error {
 		return s.consolePage(c, fiber.StatusBadRequest, "admin_import", "import", v, consoleNotice{Text: s.cat.T(lang, "admin.import.no_file"), Tone: "bad"})
 	}
 	v.FileName = filepath.Base(fh.Filename)
-	hash, err := s.svc.Members.KeepUpload(c.UserContext(), principal(c), data)
+	hash, err := s.svc.Members.KeepUpload(c.UserContext(), httpkit.Principal(c), data)
 	if err != nil {
 		return err
 	}
@@ -86,8 +87,8 @@ func (s *Server) adminImportPreview(c *fiber.Ctx) error {
 
 // importReport runs the import (dry or not) and shows its report.
 func (s *Server) importReport(c *fiber.Ctx, v importView, hash string, data []byte, dryRun bool) error {
-	lang := s.lang(c)
-	rep, err := s.svc.Members.Import(c.UserContext(), principal(c), data, v.Encoding, dryRun)
+	lang := s.render.Lang(c)
+	rep, err := s.svc.Members.Import(c.UserContext(), httpkit.Principal(c), data, v.Encoding, dryRun)
 	if err != nil {
 		msg, _, status, ok := s.formProblem(lang, err)
 		if !ok {
@@ -117,7 +118,7 @@ func (s *Server) importReport(c *fiber.Ctx, v importView, hash string, data []by
 		status, n = fiber.StatusUnprocessableEntity, consoleNotice{Text: s.cat.T(lang, "admin.import.has_problems"), Tone: "bad"}
 	case rep.Applied:
 		n = consoleNotice{Text: s.cat.T(lang, "admin.import.done"), Tone: "ok"}
-		if err := s.svc.Members.DropUpload(c.UserContext(), principal(c), hash); err != nil {
+		if err := s.svc.Members.DropUpload(c.UserContext(), httpkit.Principal(c), hash); err != nil {
 			return err
 		}
 	case !v.CanApply:
@@ -132,7 +133,7 @@ func (s *Server) importReport(c *fiber.Ctx, v importView, hash string, data []by
 // checked against it, provided it is less than an hour old and was
 // uploaded by the same admin.
 func (s *Server) adminImportApply(c *fiber.Ctx) error {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	hash := consoleForm(c, "hash")
 	enc := consoleForm(c, "encoding")
 	v := importView{Encodings: s.encodingOptions(lang, enc), Encoding: enc, FileName: consoleForm(c, "filename")}
@@ -140,7 +141,7 @@ func (s *Server) adminImportApply(c *fiber.Ctx) error {
 	if !importHashRe.MatchString(hash) {
 		return s.consolePage(c, fiber.StatusBadRequest, "admin_import", "import", v, gone)
 	}
-	data, err := s.svc.Members.KeptUpload(c.UserContext(), principal(c), hash)
+	data, err := s.svc.Members.KeptUpload(c.UserContext(), httpkit.Principal(c), hash)
 	if errors.Is(err, model.ErrNotFound) {
 		return s.consolePage(c, fiber.StatusGone, "admin_import", "import", v, gone)
 	}

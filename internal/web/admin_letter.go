@@ -13,6 +13,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/mailer"
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // The enrolment token is shown once, on the page that answers the issue.
@@ -47,7 +48,7 @@ func (s *Server) adminLetter(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	hrLang := s.lang(c)
+	hrLang := s.render.Lang(c)
 	ml := consoleMemberLang(m)
 	v := letterView{MemberID: m.ID, Name: consoleName(ml, m.FamilyName, m.GivenName), URL: link,
 		ExpiresAt: consoleLetterDate(ml, card.EnrollExpiresAt), QR: qr, QRFile: "alumnipass-" + m.EmployeeNo + ".png",
@@ -55,7 +56,7 @@ func (s *Server) adminLetter(c *fiber.Ctx) error {
 		PrintLabel: s.cat.T(hrLang, "admin.letter.print"), BackLabel: s.cat.T(hrLang, "admin.letter.back"),
 		DownloadLabel: s.cat.T(hrLang, "admin.issued.download_qr"), ToolbarHint: s.cat.T(hrLang, "admin.letter.toolbar_hint")}
 	sess := consoleSession(c)
-	return s.render(c, fiber.StatusOK, "admin_letter", pageData{Lang: ml, CSRF: sess.CSRF, Page: v})
+	return s.render.Render(c, fiber.StatusOK, "admin_letter", httpkit.PageData{Lang: ml, CSRF: sess.CSRF, Page: v})
 }
 
 // companyName is the company's name in a member's language, as configured
@@ -129,14 +130,14 @@ func (s *Server) adminSendEnrollment(c *fiber.Ctx) error {
 		"{expires}", consoleLetterDate(ml, card.EnrollExpiresAt), "{issuer}", s.consoleSignature(ml)).Replace(s.cat.T(ml, "admin.mail.body"))
 	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	expires := card.EnrollExpiresAt.In(jst()).Format("2006-01-02 15:04")
 	if _, err := mail.Send(sendCtx, mailer.Message{To: m.Email, ToName: consoleName(ml, m.FamilyName, m.GivenName),
 		Subject: s.cat.T(ml, "admin.mail.subject"), Body: body}); err != nil {
 		s.log.Warn("send enrolment e-mail", "request_id", consoleRequestID(c), "member_id", m.ID, "err", err)
 		return s.issuedPage(c, m, token, link, expires, false, consoleNotice{Text: s.cat.T(lang, "admin.issued.send_failed"), Tone: "bad"})
 	}
-	if err := s.svc.Members.RecordEnrollmentSent(ctx, principal(c), m.ID, card.ID, m.Email, mail.Via()); err != nil {
+	if err := s.svc.Members.RecordEnrollmentSent(ctx, httpkit.Principal(c), m.ID, card.ID, m.Email, mail.Via()); err != nil {
 		return err
 	}
 	msg := strings.ReplaceAll(s.cat.T(lang, "admin.issued.sent_"+mail.Via()), "{email}", m.Email)

@@ -11,6 +11,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // memberRow is a member in the list.
@@ -49,7 +50,7 @@ func (s *Server) statusOptions(lang, selected string) []consoleOption {
 
 func (s *Server) adminMembers(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	v := membersView{Q: utils.CopyString(c.Query("q")), Status: utils.CopyString(c.Query("status")), Tier: utils.CopyString(c.Query("tier"))}
 	v.Statuses = s.statusOptions(lang, v.Status)
 	tiers, err := s.svc.Members.Tiers(ctx)
@@ -111,7 +112,7 @@ func (s *Server) memberForm(c *fiber.Ctx, status int, in members.Input, field st
 	if err != nil {
 		return err
 	}
-	v := memberFormView{In: in, Tiers: tiers, Field: field, Locales: s.localeOptions(s.lang(c), in.Locale)}
+	v := memberFormView{In: in, Tiers: tiers, Field: field, Locales: s.localeOptions(s.render.Lang(c), in.Locale)}
 	return s.consolePage(c, status, "admin_member_new", "members", v, n)
 }
 
@@ -119,9 +120,9 @@ func (s *Server) adminMemberCreate(c *fiber.Ctx) error {
 	in := members.Input{EmployeeNo: consoleForm(c, "employee_no"), FamilyName: consoleForm(c, "family_name"), GivenName: consoleForm(c, "given_name"),
 		FamilyNameKana: consoleForm(c, "family_name_kana"), GivenNameKana: consoleForm(c, "given_name_kana"), Email: consoleForm(c, "email"),
 		Tier: consoleForm(c, "tier"), DepartedOn: consoleForm(c, "departed_on"), Locale: consoleForm(c, "locale")}
-	m, err := s.svc.Members.Create(c.UserContext(), principal(c), in)
+	m, err := s.svc.Members.Create(c.UserContext(), httpkit.Principal(c), in)
 	if err != nil {
-		msg, field, status, ok := s.formProblem(s.lang(c), err)
+		msg, field, status, ok := s.formProblem(s.render.Lang(c), err)
 		if !ok {
 			return err
 		}
@@ -162,7 +163,7 @@ func (s *Server) adminMember(c *fiber.Ctx) error {
 
 func (s *Server) memberPage(c *fiber.Ctx, status int, id, field string, n consoleNotice) error {
 	ctx := c.UserContext()
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	d, err := s.svc.Members.Get(ctx, id)
 	if err != nil {
 		return err
@@ -211,9 +212,9 @@ func (s *Server) memberPage(c *fiber.Ctx, status int, id, field string, n consol
 func (s *Server) adminMemberStatus(action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(c.Params("id"))
-		_, err := s.svc.Members.ChangeStatus(c.UserContext(), principal(c), id, action, consoleForm(c, "reason"))
+		_, err := s.svc.Members.ChangeStatus(c.UserContext(), httpkit.Principal(c), id, action, consoleForm(c, "reason"))
 		if err != nil {
-			msg, field, status, ok := s.formProblem(s.lang(c), err)
+			msg, field, status, ok := s.formProblem(s.render.Lang(c), err)
 			if !ok || status == fiber.StatusNotFound {
 				return err
 			}
@@ -236,9 +237,9 @@ type issuedView struct {
 
 func (s *Server) adminCardIssue(c *fiber.Ctx) error {
 	id := utils.CopyString(c.Params("id"))
-	out, err := s.svc.Members.IssueCard(c.UserContext(), principal(c), id)
+	out, err := s.svc.Members.IssueCard(c.UserContext(), httpkit.Principal(c), id)
 	if err != nil {
-		msg, _, status, ok := s.formProblem(s.lang(c), err)
+		msg, _, status, ok := s.formProblem(s.render.Lang(c), err)
 		if !ok || status == fiber.StatusNotFound {
 			return err
 		}
@@ -252,7 +253,7 @@ func (s *Server) adminCardIssue(c *fiber.Ctx) error {
 }
 
 func (s *Server) issuedPage(c *fiber.Ctx, m *model.Member, token, link, expires string, replaced bool, n consoleNotice) error {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	qr, err := consoleQR(link, 320)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/partners"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // A partner's page is the same for HR (/admin/partners/{id}) and for its
@@ -48,8 +49,8 @@ func (s *Server) adminPartners(c *fiber.Ctx) error {
 }
 
 func (s *Server) partnersPage(c *fiber.Ctx, status int, in partners.PartnerInput, field string, n consoleNotice) error {
-	lang := s.lang(c)
-	ps, err := s.svc.Partners.List(c.UserContext(), principal(c))
+	lang := s.render.Lang(c)
+	ps, err := s.svc.Partners.List(c.UserContext(), httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
@@ -62,9 +63,9 @@ func (s *Server) partnersPage(c *fiber.Ctx, status int, in partners.PartnerInput
 
 func (s *Server) adminPartnerCreate(c *fiber.Ctx) error {
 	in := partners.PartnerInput{Name: consoleForm(c, "name"), Kind: consoleForm(c, "kind"), VenueName: consoleForm(c, "venue_name")}
-	d, err := s.svc.Partners.CreatePartner(c.UserContext(), principal(c), in)
+	d, err := s.svc.Partners.CreatePartner(c.UserContext(), httpkit.Principal(c), in)
 	if err != nil {
-		msg, field, status, ok := s.formProblem(s.lang(c), err)
+		msg, field, status, ok := s.formProblem(s.render.Lang(c), err)
 		if !ok {
 			return err
 		}
@@ -131,8 +132,8 @@ func (s *Server) partnerDetail(scope partnerScope) fiber.Handler {
 
 func (s *Server) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x partnerExtras, n consoleNotice) error {
 	ctx := c.UserContext()
-	lang := s.lang(c)
-	p := principal(c)
+	lang := s.render.Lang(c)
+	p := httpkit.Principal(c)
 	id := utils.CopyString(scope.id(c))
 	d, err := s.svc.Partners.Get(ctx, p, id)
 	if err != nil {
@@ -232,7 +233,7 @@ func (s *Server) perkRow(lang string, pk model.Perk) perkRow {
 
 // partnerFail shows a refusal on the partner page, or hands other errors on.
 func (s *Server) partnerFail(c *fiber.Ctx, scope partnerScope, err error, x partnerExtras) error {
-	msg, field, status, ok := s.formProblem(s.lang(c), err)
+	msg, field, status, ok := s.formProblem(s.render.Lang(c), err)
 	if !ok || status == fiber.StatusNotFound {
 		return err
 	}
@@ -243,7 +244,7 @@ func (s *Server) partnerFail(c *fiber.Ctx, scope partnerScope, err error, x part
 func (s *Server) partnerVenueAdd(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
-		if _, err := s.svc.Partners.AddVenue(c.UserContext(), principal(c), id, consoleForm(c, "name")); err != nil {
+		if _, err := s.svc.Partners.AddVenue(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "name")); err != nil {
 			return s.partnerFail(c, scope, err, partnerExtras{})
 		}
 		return c.Redirect(scope.base(id)+"?msg=venue_added", fiber.StatusSeeOther)
@@ -277,7 +278,7 @@ func (s *Server) partnerPerkCreate(scope partnerScope) fiber.Handler {
 				in.EligibleTiers = []string{"*"}
 			}
 		}
-		if _, err := s.svc.Partners.CreatePerk(c.UserContext(), principal(c), id, in); err != nil {
+		if _, err := s.svc.Partners.CreatePerk(c.UserContext(), httpkit.Principal(c), id, in); err != nil {
 			return s.partnerFail(c, scope, err, x)
 		}
 		return c.Redirect(scope.base(id)+"?msg=perk_created", fiber.StatusSeeOther)
@@ -287,11 +288,11 @@ func (s *Server) partnerPerkCreate(scope partnerScope) fiber.Handler {
 func (s *Server) partnerKeyCreate(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
-		k, err := s.svc.Partners.CreateKey(c.UserContext(), principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"))
+		k, err := s.svc.Partners.CreateKey(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"))
 		if err != nil {
 			return s.partnerFail(c, scope, err, partnerExtras{})
 		}
-		lang := s.lang(c)
+		lang := s.render.Lang(c)
 		return s.partnerPage(c, scope, fiber.StatusOK, partnerExtras{newKey: k}, consoleNotice{Text: s.cat.T(lang, "admin.keys.created_once"), Tone: "warn"})
 	}
 }
@@ -299,7 +300,7 @@ func (s *Server) partnerKeyCreate(scope partnerScope) fiber.Handler {
 func (s *Server) partnerKeyRevoke(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
-		if err := s.svc.Partners.RevokeKey(c.UserContext(), principal(c), id, utils.CopyString(c.Params("key"))); err != nil {
+		if err := s.svc.Partners.RevokeKey(c.UserContext(), httpkit.Principal(c), id, utils.CopyString(c.Params("key"))); err != nil {
 			return s.partnerFail(c, scope, err, partnerExtras{})
 		}
 		return c.Redirect(scope.base(id)+"?msg=key_revoked", fiber.StatusSeeOther)
@@ -309,10 +310,10 @@ func (s *Server) partnerKeyRevoke(scope partnerScope) fiber.Handler {
 func (s *Server) partnerPairing(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
-		pr, err := s.svc.Partners.CreatePairing(c.UserContext(), principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"), s.cfg.BaseURL)
+		pr, err := s.svc.Partners.CreatePairing(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"), s.cfg.BaseURL)
 		if err != nil {
 			return s.partnerFail(c, scope, err, partnerExtras{})
 		}
-		return s.partnerPage(c, scope, fiber.StatusOK, partnerExtras{pairing: pr}, consoleNotice{Text: s.cat.T(s.lang(c), "admin.pairing.created"), Tone: "ok"})
+		return s.partnerPage(c, scope, fiber.StatusOK, partnerExtras{pairing: pr}, consoleNotice{Text: s.cat.T(s.render.Lang(c), "admin.pairing.created"), Tone: "ok"})
 	}
 }

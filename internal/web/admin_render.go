@@ -16,6 +16,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/auth"
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // The console pages (HR's /admin and the partner manager's /partner) share
@@ -33,15 +34,9 @@ func (s *Server) loadConsoleTemplates() error {
 	if err != nil {
 		return err
 	}
-	for name, t := range s.pages {
-		if name == "admin_partials" || !(strings.HasPrefix(name, "admin_") || strings.HasPrefix(name, "partner_")) {
-			continue
-		}
-		if _, err := t.Parse(string(partials)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.render.AddPartials(string(partials), func(name string) bool {
+		return name != "admin_partials" && (strings.HasPrefix(name, "admin_") || strings.HasPrefix(name, "partner_"))
+	})
 }
 
 // consoleChrome is what the shared top bar and banner show; it travels as
@@ -75,7 +70,7 @@ func consoleSession(c *fiber.Ctx) *auth.Session {
 // consolePage renders a console page with its chrome.
 func (s *Server) consolePage(c *fiber.Ctx, status int, tmpl, section string, page any, n consoleNotice) error {
 	sess := consoleSession(c)
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	ch := consoleChrome{Console: "admin", Section: section}
 	if sess != nil {
 		a := sess.Admin
@@ -107,7 +102,7 @@ func (s *Server) consolePage(c *fiber.Ctx, status int, tmpl, section string, pag
 	if sess != nil {
 		csrf = sess.CSRF
 	}
-	return s.render(c, status, tmpl, pageData{Lang: lang, CSRF: csrf, Page: page, User: ch})
+	return s.render.Render(c, status, tmpl, httpkit.PageData{Lang: lang, CSRF: csrf, Page: page, User: ch})
 }
 
 // consoleLangURL is this page in the other language, keeping its query
@@ -131,7 +126,7 @@ func (s *Server) formProblem(lang string, err error) (msg, field string, status 
 	if !errors.As(err, &p) {
 		return "", "", 0, false
 	}
-	status, _ = statusOf(p)
+	status, _ = httpkit.StatusOf(p)
 	if status >= 500 {
 		return "", "", 0, false
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // Reports: redemptions by month, partner and perk, as a bar chart drawn on
@@ -47,17 +48,17 @@ func (s *Server) reportSince(c *fiber.Ctx, monthsBack int) (time.Time, string) {
 func (s *Server) reportRows(c *fiber.Ctx) (since time.Time, sinceText, partnerID string, rows []store.ReportRow, err error) {
 	since, sinceText = s.reportSince(c, 11)
 	partnerID = utils.CopyString(c.Query("partner"))
-	rows, err = s.svc.Partners.Summary(c.UserContext(), principal(c), partnerID, since)
+	rows, err = s.svc.Partners.Summary(c.UserContext(), httpkit.Principal(c), partnerID, since)
 	return since, sinceText, partnerID, rows, err
 }
 
 func (s *Server) adminReports(c *fiber.Ctx) error {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	since, sinceText, partnerID, rows, err := s.reportRows(c)
 	if err != nil {
 		return err
 	}
-	ps, err := s.svc.Partners.List(c.UserContext(), principal(c))
+	ps, err := s.svc.Partners.List(c.UserContext(), httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func (s *Server) adminReports(c *fiber.Ctx) error {
 }
 
 func (s *Server) adminReportsCSV(c *fiber.Ctx) error {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	_, sinceText, _, rows, err := s.reportRows(c)
 	if err != nil {
 		return err
@@ -90,7 +91,7 @@ func (s *Server) adminReportsCSV(c *fiber.Ctx) error {
 	for _, r := range rows {
 		out = append(out, []string{r.Month, r.PartnerName, r.PerkTitle, strconv.Itoa(r.Count), strconv.Itoa(r.People)})
 	}
-	return sendCSV(c, "alumnipass-redemptions-since-"+sinceText+".csv", out)
+	return httpkit.SendCSV(c, "alumnipass-redemptions-since-"+sinceText+".csv", out)
 }
 
 // consoleChart is a stacked bar chart laid out in Go, drawn by the template

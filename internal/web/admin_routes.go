@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // Locals the console middleware sets.
@@ -64,7 +65,7 @@ func (s *Server) adminRoutes() {
 
 	pm := a.Group("/partner", s.consoleGuard(consolePartner))
 	own := partnerScope{console: consolePartner, base: func(string) string { return "/partner" },
-		id: func(c *fiber.Ctx) string { return principal(c).PartnerID }}
+		id: func(c *fiber.Ctx) string { return httpkit.Principal(c).PartnerID }}
 	pm.Get("/", s.partnerDetail(own))
 	pm.Get("/report.csv", s.partnerReportCSV)
 	s.partnerActions(pm, "", own)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/auth"
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // sessionCookie carries a console session (HR and partner managers).
@@ -68,14 +69,14 @@ func consoleSecondFactorURL(a *model.Admin) string {
 // but a GET is refused outright.
 func (s *Server) toLogin(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-		return s.renderError(c, fiber.StatusUnauthorized, "unauthorized", "Please sign in first.")
+		return s.render.Error(c, fiber.StatusUnauthorized, "unauthorized", "Please sign in first.")
 	}
 	return c.Redirect("/admin/login", fiber.StatusSeeOther)
 }
 
 // csrfRefused is the 403 page for a form without the right token.
 func (s *Server) csrfRefused(c *fiber.Ctx) error {
-	return s.renderError(c, fiber.StatusForbidden, "csrf", "This form has expired. Reload the page and try again.")
+	return s.render.Error(c, fiber.StatusForbidden, "csrf", "This form has expired. Reload the page and try again.")
 }
 
 // consoleGuard admits a request to one console: a session whose second
@@ -92,7 +93,7 @@ func (s *Server) consoleGuard(console string) fiber.Handler {
 		}
 		if !sess.MFADone {
 			if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-				return s.renderError(c, fiber.StatusUnauthorized, "unauthorized", "Please finish signing in first.")
+				return s.render.Error(c, fiber.StatusUnauthorized, "unauthorized", "Please finish signing in first.")
 			}
 			return c.Redirect(consoleSecondFactorURL(sess.Admin), fiber.StatusSeeOther)
 		}
@@ -109,7 +110,7 @@ func (s *Server) consoleGuard(console string) fiber.Handler {
 			}
 		}
 		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-			if !sess.CheckCSRF(submittedCSRF(c)) {
+			if !sess.CheckCSRF(httpkit.SubmittedCSRF(c)) {
 				return s.csrfRefused(c)
 			}
 			if role == model.RoleViewer {
@@ -117,14 +118,14 @@ func (s *Server) consoleGuard(console string) fiber.Handler {
 			}
 		}
 		rid, _ := c.Locals("requestid").(string)
-		c.Locals(principalKey, sess.Principal(rid))
+		httpkit.SetPrincipal(c, sess.Principal(rid))
 		return c.Next()
 	}
 }
 
 // consoleForbidden is a 403 page inside the console, saying why.
 func (s *Server) consoleForbidden(c *fiber.Ctx, key string) error {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	page := map[string]any{"Message": s.cat.T(lang, key), "Home": "/admin/login"}
 	if sess := consoleSession(c); sess != nil {
 		page["Home"] = consoleLanding(sess.Admin)
@@ -161,7 +162,7 @@ func (s *Server) consoleSignedIn(c *fiber.Ctx) error {
 	if sess == nil {
 		return s.toLogin(c)
 	}
-	if c.Method() == fiber.MethodPost && !sess.CheckCSRF(submittedCSRF(c)) {
+	if c.Method() == fiber.MethodPost && !sess.CheckCSRF(httpkit.SubmittedCSRF(c)) {
 		return s.csrfRefused(c)
 	}
 	c.Locals(consoleSessionKey, sess)
@@ -179,11 +180,11 @@ type consoleSignInView struct {
 }
 
 func (s *Server) signInPage(c *fiber.Ctx, status int, tmpl string, csrf string, v consoleSignInView) error {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	if c.Method() == fiber.MethodGet {
 		v.LangURL = consoleLangURL(c, lang)
 	}
-	return s.render(c, status, tmpl, pageData{Lang: lang, CSRF: csrf, Page: v})
+	return s.render.Render(c, status, tmpl, httpkit.PageData{Lang: lang, CSRF: csrf, Page: v})
 }
 
 func (s *Server) adminLoginPage(c *fiber.Ctx) error {
@@ -196,9 +197,9 @@ func (s *Server) adminLoginPage(c *fiber.Ctx) error {
 	}
 	v := consoleSignInView{}
 	if c.Query("msg") == "signed_out" {
-		v.Notice = s.cat.T(s.lang(c), "admin.msg.signed_out")
+		v.Notice = s.cat.T(s.render.Lang(c), "admin.msg.signed_out")
 	}
-	return s.signInPage(c, fiber.StatusOK, "admin_login", s.csrfToken(c), v)
+	return s.signInPage(c, fiber.StatusOK, "admin_login", httpkit.CSRFToken(c, s.cfg.CookieSecure), v)
 }
 
 // adminLogin checks the password. Failures count against the (e-mail,
@@ -206,10 +207,10 @@ func (s *Server) adminLoginPage(c *fiber.Ctx) error {
 // across e-mails (auth/signin_throttle.go); a throttled attempt is 429 with
 // Retry-After.
 func (s *Server) adminLogin(c *fiber.Ctx) error {
-	if err := s.checkCSRF(c); err != nil {
+	if err := httpkit.CheckCSRF(c); err != nil {
 		return s.csrfRefused(c)
 	}
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	email := strings.ToLower(consoleForm(c, "email"))
 	password := utils.CopyString(c.FormValue("password"))
 	cookie, a, err := s.svc.Console.SignIn(c.UserContext(), email, password, c.IP())
@@ -222,7 +223,7 @@ func (s *Server) adminLogin(c *fiber.Ctx) error {
 			return err
 		}
 		v := consoleSignInView{Email: email, Error: s.cat.T(lang, "admin.login.wrong")}
-		return s.signInPage(c, fiber.StatusUnauthorized, "admin_login", s.csrfToken(c), v)
+		return s.signInPage(c, fiber.StatusUnauthorized, "admin_login", httpkit.CSRFToken(c, s.cfg.CookieSecure), v)
 	}
 	s.setSessionCookie(c, cookie)
 	return c.Redirect(consoleSecondFactorURL(a), fiber.StatusSeeOther)
@@ -230,11 +231,11 @@ func (s *Server) adminLogin(c *fiber.Ctx) error {
 
 // consoleTooMany is the 429 page of the sign-in forms.
 func (s *Server) consoleTooMany(c *fiber.Ctx, wait time.Duration) error {
-	s.metrics.throttled.WithLabelValues("signin").Inc()
+	s.metrics.Throttled.WithLabelValues("signin").Inc()
 	mins := max(int(wait.Minutes()+0.999), 1)
 	c.Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-	msg := strings.ReplaceAll(s.cat.T(s.lang(c), "admin.login.too_many"), "{minutes}", strconv.Itoa(mins))
-	return s.renderError(c, fiber.StatusTooManyRequests, "rate_limited", msg)
+	msg := strings.ReplaceAll(s.cat.T(s.render.Lang(c), "admin.login.too_many"), "{minutes}", strconv.Itoa(mins))
+	return s.render.Error(c, fiber.StatusTooManyRequests, "rate_limited", msg)
 }
 
 func (s *Server) totpSetupPage(c *fiber.Ctx) error {
@@ -266,7 +267,7 @@ func (s *Server) totpSetupConfirm(c *fiber.Ctx) error {
 	if sess.Admin.TOTPEnabled || sess.MFADone {
 		return c.Redirect(consoleSecondFactorURL(sess.Admin), fiber.StatusSeeOther)
 	}
-	if blocked, wait := s.limits.signIn.blocked(totpLimitKey(sess)); blocked {
+	if blocked, wait := s.limits.SignIn.Blocked(totpLimitKey(sess)); blocked {
 		return s.consoleTooMany(c, wait)
 	}
 	wrong, err := s.checkSecondFactor(c, sess)
@@ -298,7 +299,7 @@ func (s *Server) totpCheck(c *fiber.Ctx) error {
 	if !sess.Admin.TOTPEnabled {
 		return c.Redirect("/admin/2fa/setup", fiber.StatusSeeOther)
 	}
-	if blocked, wait := s.limits.signIn.blocked(totpLimitKey(sess)); blocked {
+	if blocked, wait := s.limits.SignIn.Blocked(totpLimitKey(sess)); blocked {
 		return s.consoleTooMany(c, wait)
 	}
 	wrong, err := s.checkSecondFactor(c, sess)
@@ -325,8 +326,8 @@ func (s *Server) checkSecondFactor(c *fiber.Ctx, sess *auth.Session) (wrong stri
 	if !errors.Is(err, model.ErrUnauthorized) {
 		return "", err
 	}
-	s.limits.signIn.allow(totpLimitKey(sess))
-	return s.cat.T(s.lang(c), "admin.2fa.wrong"), nil
+	s.limits.SignIn.Allow(totpLimitKey(sess))
+	return s.cat.T(s.render.Lang(c), "admin.2fa.wrong"), nil
 }
 
 func totpLimitKey(sess *auth.Session) string { return "totp:" + sess.Admin.ID }

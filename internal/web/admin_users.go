@@ -6,6 +6,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/auth"
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // Console users: only an admin lists and adds them. A new user sets up
@@ -31,12 +32,12 @@ func (s *Server) adminUsers(c *fiber.Ctx) error {
 
 func (s *Server) usersPage(c *fiber.Ctx, status int, in auth.NewAdmin, field string, n consoleNotice) error {
 	ctx := c.UserContext()
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	as, err := s.svc.Console.ListAdmins(ctx)
 	if err != nil {
 		return err
 	}
-	ps, err := s.svc.Partners.List(ctx, principal(c))
+	ps, err := s.svc.Partners.List(ctx, httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
@@ -64,8 +65,8 @@ func (s *Server) usersPage(c *fiber.Ctx, status int, in auth.NewAdmin, field str
 func (s *Server) adminUserCreate(c *fiber.Ctx) error {
 	in := auth.NewAdmin{Email: consoleForm(c, "email"), Name: consoleForm(c, "name"), Password: utils.CopyString(c.FormValue("password")),
 		Role: consoleForm(c, "role"), PartnerID: consoleForm(c, "partner_id"), Locale: consoleForm(c, "locale")}
-	if _, err := s.svc.Console.AddAdmin(c.UserContext(), principal(c), in); err != nil {
-		msg, field, status, ok := s.formProblem(s.lang(c), err)
+	if _, err := s.svc.Console.AddAdmin(c.UserContext(), httpkit.Principal(c), in); err != nil {
+		msg, field, status, ok := s.formProblem(s.render.Lang(c), err)
 		if !ok {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 func (s *Server) getKeys(c *fiber.Ctx) error {
@@ -21,14 +22,14 @@ func (s *Server) getKeys(c *fiber.Ctx) error {
 
 func (s *Server) createMember(c *fiber.Ctx) error {
 	var in members.Input
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	m, err := s.svc.Members.Create(c.UserContext(), principal(c), in)
+	m, err := s.svc.Members.Create(c.UserContext(), httpkit.Principal(c), in)
 	if err != nil {
 		return err
 	}
-	return created(c, m)
+	return httpkit.Created(c, m)
 }
 
 func (s *Server) listMembers(c *fiber.Ctx) error {
@@ -67,11 +68,11 @@ func (s *Server) memberStatus(action string) fiber.Handler {
 			Reason string `json:"reason"`
 		}
 		if len(strings.TrimSpace(string(c.Body()))) > 0 || action == members.ActionRevoke {
-			if err := bindJSON(c, &in); err != nil {
+			if err := httpkit.BindJSON(c, &in); err != nil {
 				return err
 			}
 		}
-		m, err := s.svc.Members.ChangeStatus(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), action, in.Reason)
+		m, err := s.svc.Members.ChangeStatus(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), action, in.Reason)
 		if err != nil {
 			return err
 		}
@@ -80,11 +81,11 @@ func (s *Server) memberStatus(action string) fiber.Handler {
 }
 
 func (s *Server) issueCard(c *fiber.Ctx) error {
-	out, err := s.svc.Members.IssueCard(c.UserContext(), principal(c), utils.CopyString(c.Params("id")))
+	out, err := s.svc.Members.IssueCard(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
-	return created(c, out)
+	return httpkit.Created(c, out)
 }
 
 func (s *Server) importMembers(c *fiber.Ctx) error {
@@ -99,13 +100,13 @@ func (s *Server) importMembers(c *fiber.Ctx) error {
 		}
 	}
 	dry := c.Query("dry_run") == "1" || c.Query("dry_run") == "true"
-	rep, err := s.svc.Members.Import(c.UserContext(), principal(c), c.Body(), utils.CopyString(enc), dry)
+	rep, err := s.svc.Members.Import(c.UserContext(), httpkit.Principal(c), c.Body(), utils.CopyString(enc), dry)
 	if err != nil {
 		return err
 	}
 	if len(rep.Problems) > 0 {
 		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{
-			"error":  apiErrorBody{Code: "import_has_problems", Message: "The file has problems; nothing was imported. Fix the lines listed and upload it again."},
+			"error":  httpkit.APIErrorBody{Code: "import_has_problems", Message: "The file has problems; nothing was imported. Fix the lines listed and upload it again."},
 			"report": rep,
 		})
 	}
@@ -153,7 +154,7 @@ func parseTimeParam(c *fiber.Ctx, name string) (time.Time, error) {
 }
 
 func (s *Server) exportMember(c *fiber.Ctx) error {
-	e, err := s.svc.Members.Export(c.UserContext(), principal(c), utils.CopyString(c.Params("id")))
+	e, err := s.svc.Members.Export(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
@@ -166,10 +167,10 @@ func (s *Server) eraseMember(c *fiber.Ctx) error {
 	var in struct {
 		Reason string `json:"reason"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	if err := s.svc.Members.Erase(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in.Reason); err != nil {
+	if err := s.svc.Members.Erase(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.Reason); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"erased": true})

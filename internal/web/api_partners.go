@@ -8,22 +8,23 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/partners"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 func (s *Server) createPartner(c *fiber.Ctx) error {
 	var in partners.PartnerInput
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	d, err := s.svc.Partners.CreatePartner(c.UserContext(), principal(c), in)
+	d, err := s.svc.Partners.CreatePartner(c.UserContext(), httpkit.Principal(c), in)
 	if err != nil {
 		return err
 	}
-	return created(c, d)
+	return httpkit.Created(c, d)
 }
 
 func (s *Server) listPartners(c *fiber.Ctx) error {
-	ps, err := s.svc.Partners.List(c.UserContext(), principal(c))
+	ps, err := s.svc.Partners.List(c.UserContext(), httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
@@ -34,7 +35,7 @@ func (s *Server) listPartners(c *fiber.Ctx) error {
 }
 
 func (s *Server) getPartner(c *fiber.Ctx) error {
-	d, err := s.svc.Partners.Get(c.UserContext(), principal(c), utils.CopyString(c.Params("id")))
+	d, err := s.svc.Partners.Get(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
@@ -45,14 +46,14 @@ func (s *Server) addVenue(c *fiber.Ctx) error {
 	var in struct {
 		Name string `json:"name"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	v, err := s.svc.Partners.AddVenue(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in.Name)
+	v, err := s.svc.Partners.AddVenue(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.Name)
 	if err != nil {
 		return err
 	}
-	return created(c, v)
+	return httpkit.Created(c, v)
 }
 
 func (s *Server) createKey(c *fiber.Ctx) error {
@@ -60,18 +61,18 @@ func (s *Server) createKey(c *fiber.Ctx) error {
 		Name    string `json:"name"`
 		VenueID string `json:"venue_id"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	k, err := s.svc.Partners.CreateKey(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name)
+	k, err := s.svc.Partners.CreateKey(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name)
 	if err != nil {
 		return err
 	}
-	return created(c, k)
+	return httpkit.Created(c, k)
 }
 
 func (s *Server) listKeys(c *fiber.Ctx) error {
-	ks, err := s.svc.Partners.Keys(c.UserContext(), principal(c), utils.CopyString(c.Params("id")))
+	ks, err := s.svc.Partners.Keys(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func (s *Server) listKeys(c *fiber.Ctx) error {
 }
 
 func (s *Server) revokeKey(c *fiber.Ctx) error {
-	if err := s.svc.Partners.RevokeKey(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), utils.CopyString(c.Params("key"))); err != nil {
+	if err := s.svc.Partners.RevokeKey(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), utils.CopyString(c.Params("key"))); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"revoked": true})
@@ -94,31 +95,31 @@ func (s *Server) createPairing(c *fiber.Ctx) error {
 		VenueID string `json:"venue_id"`
 	}
 	if len(c.Body()) > 0 {
-		if err := bindJSON(c, &in); err != nil {
+		if err := httpkit.BindJSON(c, &in); err != nil {
 			return err
 		}
 	}
-	pr, err := s.svc.Partners.CreatePairing(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name, s.cfg.BaseURL)
+	pr, err := s.svc.Partners.CreatePairing(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name, s.cfg.BaseURL)
 	if err != nil {
 		return err
 	}
-	return created(c, pr)
+	return httpkit.Created(c, pr)
 }
 
 func (s *Server) createPerk(c *fiber.Ctx) error {
 	var in partners.PerkInput
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	pk, err := s.svc.Partners.CreatePerk(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), in)
+	pk, err := s.svc.Partners.CreatePerk(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in)
 	if err != nil {
 		return err
 	}
-	return created(c, perkJSON(*pk))
+	return httpkit.Created(c, perkJSON(*pk))
 }
 
 func (s *Server) listPerks(c *fiber.Ctx) error {
-	ps, err := s.svc.Partners.Perks(c.UserContext(), principal(c), utils.CopyString(c.Params("id")))
+	ps, err := s.svc.Partners.Perks(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
@@ -144,36 +145,36 @@ func (s *Server) partnerRedemptions(c *fiber.Ctx) error {
 	if since.IsZero() {
 		since = s.now().AddDate(0, -1, 0)
 	}
-	lines, err := s.svc.Partners.Report(c.UserContext(), principal(c), utils.CopyString(c.Params("id")), since)
+	lines, err := s.svc.Partners.Report(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), since)
 	if err != nil {
 		return err
 	}
 	if c.Query("format") == "csv" {
-		return sendCSV(c, "redemptions.csv", reportCSV(lines))
+		return httpkit.SendCSV(c, "redemptions.csv", reportCSV(lines))
 	}
 	return c.JSON(fiber.Map{"redemptions": lines, "since": since.Format(time.RFC3339)})
 }
 
 func (s *Server) pairDevice(c *fiber.Ctx) error {
-	if ok, wait := s.limits.pairing.allow("pair:" + c.IP()); !ok {
-		s.metrics.throttled.WithLabelValues("pairing").Inc()
-		return tooMany(c, wait)
+	if ok, wait := s.limits.Pairing.Allow("pair:" + c.IP()); !ok {
+		s.metrics.Throttled.WithLabelValues("pairing").Inc()
+		return httpkit.TooMany(c, wait)
 	}
 	var in struct {
 		Code string `json:"code"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
 	k, partnerName, err := s.svc.Partners.Pair(c.UserContext(), in.Code)
 	if err != nil {
 		return err
 	}
-	return created(c, fiber.Map{"key": k.Key, "key_id": k.ID, "venue_id": k.VenueID, "venue_name": k.VenueName, "partner_name": partnerName})
+	return httpkit.Created(c, fiber.Map{"key": k.Key, "key_id": k.ID, "venue_id": k.VenueID, "venue_name": k.VenueName, "partner_name": partnerName})
 }
 
 func (s *Server) deviceMe(c *fiber.Ctx) error {
-	d, err := s.svc.Partners.Device(c.UserContext(), principal(c))
+	d, err := s.svc.Partners.Device(c.UserContext(), httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
@@ -189,15 +190,15 @@ func (s *Server) deviceMe(c *fiber.Ctx) error {
 
 func (s *Server) redeem(c *fiber.Ctx) error {
 	var in partners.RedeemInput
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	r, err := s.svc.Partners.Redeem(c.UserContext(), principal(c), utils.CopyString(c.Get("Idempotency-Key")), in)
+	r, err := s.svc.Partners.Redeem(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Get("Idempotency-Key")), in)
 	if err != nil {
 		return err
 	}
 	if r.Replayed {
 		return c.JSON(r)
 	}
-	return created(c, r)
+	return httpkit.Created(c, r)
 }

@@ -1,26 +1,25 @@
 package web
 
 import (
-	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // maxCodeLen bounds what a scanner may send; real codes are under 200.
 const maxCodeLen = 512
 
 func (s *Server) verify(c *fiber.Ctx) error {
-	p := principal(c)
+	p := httpkit.Principal(c)
 	var in struct {
 		Code string `json:"code"`
 	}
 	if code, ok := codeBody(c); ok {
 		in.Code = code
-	} else if err := bindJSON(c, &in); err != nil {
+	} else if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
 	if in.Code == "" {
@@ -31,42 +30,35 @@ func (s *Server) verify(c *fiber.Ctx) error {
 	}
 	// Throttled keys and cards get the same 429 whatever the code, decided
 	// before it is checked (verify_throttle.go).
-	keySlot, ok, wait := s.limits.badCodes.take(p.ID)
+	keySlot, ok, wait := s.limits.BadCodes.Take(p.ID)
 	if !ok {
-		s.metrics.throttled.WithLabelValues("verify_key").Inc()
-		return tooMany(c, wait)
+		s.metrics.Throttled.WithLabelValues("verify_key").Inc()
+		return httpkit.TooMany(c, wait)
 	}
-	var cardSlot slot
+	var cardSlot httpkit.Slot
 	if card := cardOfCode(in.Code); card != "" {
-		if cardSlot, ok, wait = s.limits.badCard.take(card); !ok {
-			s.limits.badCodes.refund(keySlot)
-			s.metrics.throttled.WithLabelValues("verify_card").Inc()
-			return tooMany(c, wait)
+		if cardSlot, ok, wait = s.limits.BadCard.Take(card); !ok {
+			s.limits.BadCodes.Refund(keySlot)
+			s.metrics.Throttled.WithLabelValues("verify_card").Inc()
+			return httpkit.TooMany(c, wait)
 		}
 	}
 	d, err := s.svc.Verifier.Verify(c.UserContext(), p, in.Code)
 	if err != nil || !guessFailure(d.Result) {
-		s.limits.badCodes.refund(keySlot)
+		s.limits.BadCodes.Refund(keySlot)
 	}
 	if err != nil || d.Result != model.ResultStale {
 		// Only a stale code is a guess at this card's TOTP; anything else
 		// names the card without its signed part or is no failure.
-		s.limits.badCard.refund(cardSlot)
+		s.limits.BadCard.Refund(cardSlot)
 	}
 	if err != nil {
 		return err
 	}
-	s.metrics.verify.WithLabelValues(d.Result).Inc()
+	s.metrics.Verify.WithLabelValues(d.Result).Inc()
 	c.Set("Cache-Control", "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(d.AppendJSON(make([]byte, 0, 512)))
-}
-
-func tooMany(c *fiber.Ctx, wait time.Duration) error {
-	secs := max(int(wait.Seconds()+0.999), 1)
-	c.Set("Retry-After", strconv.Itoa(secs))
-	return c.Status(fiber.StatusTooManyRequests).JSON(apiError{Error: apiErrorBody{Code: "rate_limited",
-		Message: "Too many attempts; wait " + strconv.Itoa(secs) + " seconds and try again.", RetryAfter: secs}})
 }
 
 // codeBody reads the body every scanner sends, {"code":"…"}, without
@@ -77,11 +69,11 @@ func tooMany(c *fiber.Ctx, wait time.Duration) error {
 // content type); anything else returns false and goes through bindJSON, so
 // odd bodies get the same answers as before.
 func codeBody(c *fiber.Ctx) (string, bool) {
-	if !isJSONType(c) {
+	if !httpkit.IsJSONType(c) {
 		return "", false
 	}
 	b := c.Body()
-	if len(b) > maxJSONBody {
+	if len(b) > httpkit.MaxJSONBody {
 		return "", false
 	}
 	i := skipSpace(b, 0)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 )
@@ -43,7 +44,7 @@ func TestCodeBody(t *testing.T) {
 		{"application/json", `{"Code":"X"}`, "", false},
 		{"application/json", `{"code":1}`, "", false},
 		{"application/json", `["code","X"]`, "", false},
-		{"application/json", `{"code":"` + strings.Repeat("A", maxJSONBody) + `"}`, "", false},
+		{"application/json", `{"code":"` + strings.Repeat("A", httpkit.MaxJSONBody) + `"}`, "", false},
 		{"application/json", ``, "", false},
 	} {
 		withBody(t, tc.ct, tc.body, func(c *fiber.Ctx) {

@@ -11,18 +11,18 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/wallet"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
-const walletCookie = "ap_wallet"
 const walletKey = "wallet"
 
 // walletAuth opens the wallet from a Bearer token (apps, tests) or the
 // wallet cookie (the page); cookie-authenticated writes need the CSRF token.
 func (s *Server) walletAuth(c *fiber.Ctx) error {
-	tok, ok := bearerToken(c)
+	tok, ok := httpkit.BearerToken(c)
 	fromCookie := false
 	if !ok {
-		tok, fromCookie = c.Cookies(walletCookie), true
+		tok, fromCookie = c.Cookies(httpkit.WalletCookie), true
 	}
 	if tok == "" {
 		return model.NewProblem(model.ErrUnauthorized, "unauthorized", "Open your wallet from the enrolment link first.")
@@ -32,7 +32,7 @@ func (s *Server) walletAuth(c *fiber.Ctx) error {
 		return err
 	}
 	if fromCookie && c.Method() != fiber.MethodGet {
-		if err := s.checkCSRF(c); err != nil {
+		if err := httpkit.CheckCSRF(c); err != nil {
 			return err
 		}
 	}
@@ -46,15 +46,15 @@ func walletOf(c *fiber.Ctx) *wallet.Wallet {
 }
 
 func (s *Server) walletEnroll(c *fiber.Ctx) error {
-	if ok, wait := s.limits.enroll.allow("enroll:" + c.IP()); !ok {
-		s.metrics.throttled.WithLabelValues("enroll").Inc()
-		return tooMany(c, wait)
+	if ok, wait := s.limits.Enroll.Allow("enroll:" + c.IP()); !ok {
+		s.metrics.Throttled.WithLabelValues("enroll").Inc()
+		return httpkit.TooMany(c, wait)
 	}
 	var in struct {
 		Token   string `json:"token"`
 		Consent *bool  `json:"consent"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
 	// The app must show the consent wording and send consent: true; it is
@@ -64,7 +64,7 @@ func (s *Server) walletEnroll(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return created(c, e)
+	return httpkit.Created(c, e)
 }
 
 func (s *Server) walletCode(c *fiber.Ctx) error {
@@ -93,9 +93,9 @@ func (s *Server) walletCodePNG(c *fiber.Ctx) error {
 
 func (s *Server) walletCreateGuestPass(c *fiber.Ctx) error {
 	w := walletOf(c)
-	if ok, wait := s.limits.walletGuest.allow(w.Card.ID); !ok {
-		s.metrics.throttled.WithLabelValues("guest_pass").Inc()
-		return tooMany(c, wait)
+	if ok, wait := s.limits.WalletGuest.Allow(w.Card.ID); !ok {
+		s.metrics.Throttled.WithLabelValues("guest_pass").Inc()
+		return httpkit.TooMany(c, wait)
 	}
 	var in struct {
 		PartySize  int    `json:"party_size"`
@@ -103,7 +103,7 @@ func (s *Server) walletCreateGuestPass(c *fiber.Ctx) error {
 		ValidUntil string `json:"valid_until"`
 		MaxUses    int    `json:"max_uses"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
 	gi := wallet.GuestPassInput{PartySize: in.PartySize, MaxUses: in.MaxUses}
@@ -118,7 +118,7 @@ func (s *Server) walletCreateGuestPass(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return created(c, g)
+	return httpkit.Created(c, g)
 }
 
 func parseOptionalTime(field, v string) (time.Time, error) {
@@ -168,7 +168,7 @@ func (s *Server) serverTime(c *fiber.Ctx) error {
 // side note of the time answer: a missing or dead wallet, or a failure to
 // write, changes nothing in the answer.
 func (s *Server) recordWalletClock(c *fiber.Ctx, offsetMS int64) {
-	tok := c.Cookies(walletCookie)
+	tok := c.Cookies(httpkit.WalletCookie)
 	if tok == "" {
 		return
 	}

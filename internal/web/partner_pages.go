@@ -8,6 +8,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/partners"
 	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // The partner manager's console is its partner's page (see
@@ -35,9 +36,9 @@ type partnerReportLine struct {
 const partnerPageLines = 200
 
 func (s *Server) partnerReport(c *fiber.Ctx, partnerID string) (*partnerReportView, error) {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	since, sinceText := s.reportSince(c, 2)
-	p := principal(c)
+	p := httpkit.Principal(c)
 	rows, err := s.svc.Partners.Summary(c.UserContext(), p, partnerID, since)
 	if err != nil {
 		return nil, err
@@ -63,14 +64,14 @@ func (s *Server) partnerReport(c *fiber.Ctx, partnerID string) (*partnerReportVi
 }
 
 func (s *Server) partnerReportCSV(c *fiber.Ctx) error {
-	lang := s.lang(c)
-	p := principal(c)
+	lang := s.render.Lang(c)
+	p := httpkit.Principal(c)
 	since, sinceText := s.reportSince(c, 2)
 	lines, err := s.svc.Partners.Report(c.UserContext(), p, p.PartnerID, since)
 	if err != nil {
 		return err
 	}
-	return sendCSV(c, "redemptions-since-"+sinceText+".csv", s.partnerReportRows(lang, lines))
+	return httpkit.SendCSV(c, "redemptions-since-"+sinceText+".csv", s.partnerReportRows(lang, lines))
 }
 
 func (s *Server) partnerReportRows(lang string, lines []partners.ReportLine) [][]string {

@@ -5,7 +5,6 @@ package web
 
 import (
 	"context"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/config"
 	"github.com/alumnipass/alumnipass/internal/i18n"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // Deps is everything the web layer needs, wired by cmd.
@@ -43,11 +43,11 @@ type Server struct {
 	log     *slog.Logger
 	cat     *i18n.Catalog
 	static  fs.FS
-	pages   map[string]*template.Template
-	metrics *metrics
+	render  *httpkit.Renderer
+	metrics *httpkit.Metrics
 	svc     Services
 	now     func() time.Time
-	limits  *limiters
+	limits  *httpkit.Limits
 }
 
 // New builds the app with every route.
@@ -56,22 +56,22 @@ func New(d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	s := &Server{cfg: d.Config, log: d.Log, cat: d.Catalog, static: d.Static, svc: d.Services, now: d.Now}
-	s.metrics = newMetrics(d.Registry)
-	s.limits = newLimiters(d.Now)
-	pages, err := s.parsePages()
+	s.metrics = httpkit.NewMetrics(d.Registry)
+	s.limits = httpkit.NewLimits(d.Now)
+	render, err := httpkit.NewRenderer(d.Catalog, d.Static, d.Config.CookieSecure)
 	if err != nil {
 		return nil, err
 	}
-	s.pages = pages
+	s.render = render
 	s.app = fiber.New(fiber.Config{
 		AppName:   "alumnipass",
 		BodyLimit: d.Config.BodyLimit,
-		// Bodies are streamed and limited per route by limitBody, before
-		// they are read (body_limits.go); multipart forms are parsed only
+		// Bodies are streamed and limited per route by httpkit.LimitBody,
+		// before they are read (httpkit/body_limits.go); multipart forms are parsed only
 		// when a route asks for them.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
-		ErrorHandler:                 s.errorHandler,
+		ErrorHandler:                 httpkit.ErrorHandler{Log: d.Log, Render: render}.Handle,
 		DisableStartupMessage:        true,
 		ReadTimeout:                  15 * time.Second,
 		WriteTimeout:                 30 * time.Second,
@@ -85,7 +85,7 @@ func New(d Deps) (*Server, error) {
 	s.app.Use(requestid.New(requestid.Config{Header: "X-Request-Id"}))
 	s.app.Use(s.accessLog)
 	s.app.Use(s.securityHeaders)
-	s.app.Use(s.limitBody)
+	s.app.Use(httpkit.LimitBody(d.Config.BodyLimit))
 	s.app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed, Next: func(c *fiber.Ctx) bool {
 		// Pages and assets are compressed; the small JSON answers of the
 		// API are not worth the CPU on the scan path.
@@ -96,7 +96,7 @@ func New(d Deps) (*Server, error) {
 	s.app.Get("/readyz", func(c *fiber.Ctx) error {
 		if err := d.Ready(c.UserContext()); err != nil {
 			s.log.Warn("not ready", "err", err)
-			return c.Status(http.StatusServiceUnavailable).JSON(apiError{Error: apiErrorBody{Code: "not_ready", Message: "The database does not answer."}})
+			return c.Status(http.StatusServiceUnavailable).JSON(httpkit.APIError{Error: httpkit.APIErrorBody{Code: "not_ready", Message: "The database does not answer."}})
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
@@ -146,10 +146,9 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	}
 	route := c.Route().Path
 	elapsed := time.Since(start)
-	s.metrics.observe(c.Method(), route, status, elapsed)
+	s.metrics.Observe(c.Method(), route, status, elapsed)
 	if s.log.Enabled(c.UserContext(), slog.LevelDebug) || status >= 500 || !strings.HasPrefix(route, "/static") && route != "/api/v1/verify" && route != "/healthz" {
-		rid, _ := c.Locals("requestid").(string)
-		s.log.Info("request", "request_id", rid, "method", c.Method(), "route", route, "status", status, "ms", elapsed.Milliseconds())
+		s.log.Info("request", "request_id", httpkit.RequestID(c), "method", c.Method(), "route", route, "status", status, "ms", elapsed.Milliseconds())
 	}
 	return nil
 }

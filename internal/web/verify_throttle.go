@@ -1,8 +1,6 @@
 package web
 
 import (
-	"time"
-
 	"github.com/google/uuid"
 
 	"github.com/alumnipass/alumnipass/internal/credential"
@@ -25,50 +23,6 @@ import (
 // Failures of a card count across every device key; each key also has its
 // own budget of refused codes, and the keys of a venue are capped
 // (partners.Options.MaxKeysPerVenue).
-
-// slot is a place taken in a limiter's window, to give back with refund.
-type slot struct {
-	key   string
-	start time.Time
-}
-
-// take counts one event for key ahead of its outcome. When key is already
-// at its limit it counts nothing and says how long until the window ends.
-func (l *limiter) take(key string) (slot, bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	w := l.keys[key]
-	if w == nil || now.Sub(w.start) >= l.period || now.Before(w.start) { // a clock set back starts afresh
-		if len(l.keys) > 100_000 {
-			l.sweep(now)
-		}
-		w = &window{start: now}
-		l.keys[key] = w
-	}
-	if w.n >= l.max {
-		return slot{}, false, l.period - now.Sub(w.start)
-	}
-	w.n++
-	return slot{key: key, start: w.start}, true, 0
-}
-
-// refund gives back a slot whose event turned out not to count (the scan
-// was not a failure). A slot of a window that has since ended is dropped.
-func (l *limiter) refund(s slot) {
-	if s.key == "" {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.keys[s.key]
-	if w == nil || !w.start.Equal(s.start) || w.n == 0 {
-		return
-	}
-	if w.n--; w.n == 0 {
-		delete(l.keys, s.key)
-	}
-}
 
 // guessFailure says whether a verification result counts against the
 // budgets: a code refused as forged, signed by an unknown key, or stale.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -23,12 +24,12 @@ func NewWaiting(log *slog.Logger) *Waiting {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 5 * time.Second})
 	unavailable := func(c *fiber.Ctx) error {
 		c.Set("Retry-After", "5")
-		return c.Status(http.StatusServiceUnavailable).JSON(apiError{Error: apiErrorBody{Code: "unavailable",
+		return c.Status(http.StatusServiceUnavailable).JSON(httpkit.APIError{Error: httpkit.APIErrorBody{Code: "unavailable",
 			Message: "The service is starting and cannot reach its database yet; try again shortly."}})
 	}
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
-		return c.Status(http.StatusServiceUnavailable).JSON(apiError{Error: apiErrorBody{Code: "not_ready", Message: "The database does not answer."}})
+		return c.Status(http.StatusServiceUnavailable).JSON(httpkit.APIError{Error: httpkit.APIErrorBody{Code: "not_ready", Message: "The database does not answer."}})
 	})
 	app.Use(unavailable)
 	return &Waiting{app: app, log: log}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/credential"
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // pageRoutes registers the server-rendered pages.
@@ -36,7 +37,7 @@ type enrollView struct {
 }
 
 func (s *Server) enrollPage(c *fiber.Ctx) error {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	token := utils.CopyString(c.Params("token"))
 	v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "wallet.enroll.consent_text")}
 	status := fiber.StatusOK
@@ -46,20 +47,20 @@ func (s *Server) enrollPage(c *fiber.Ctx) error {
 		if !errors.As(err, &p) {
 			return err
 		}
-		status, _ = statusOf(p)
+		status, _ = httpkit.StatusOf(p)
 		v.ErrorCode, v.ErrorMessage = p.Code, s.enrollError(lang, p.Code)
 	} else {
 		v.DisplayName = info.DisplayName
 	}
-	return s.render(c, status, "enroll", pageData{Lang: lang, CSRF: s.csrfToken(c), Page: v})
+	return s.render.Render(c, status, "enroll", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
 }
 
 func (s *Server) enrollSubmit(c *fiber.Ctx) error {
-	if ok, wait := s.limits.enroll.allow("enroll:" + c.IP()); !ok {
-		s.metrics.throttled.WithLabelValues("enroll").Inc()
-		return tooMany(c, wait)
+	if ok, wait := s.limits.Enroll.Allow("enroll:" + c.IP()); !ok {
+		s.metrics.Throttled.WithLabelValues("enroll").Inc()
+		return httpkit.TooMany(c, wait)
 	}
-	if err := s.checkCSRF(c); err != nil {
+	if err := httpkit.CheckCSRF(c); err != nil {
 		return err
 	}
 	token := utils.CopyString(c.Params("token"))
@@ -68,8 +69,8 @@ func (s *Server) enrollSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		var p *model.Problem
 		if errors.As(err, &p) {
-			lang := s.lang(c)
-			status, _ := statusOf(p)
+			lang := s.render.Lang(c)
+			status, _ := httpkit.StatusOf(p)
 			v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "wallet.enroll.consent_text"),
 				ErrorCode: p.Code, ErrorMessage: s.enrollError(lang, p.Code)}
 			if p.Code == "consent_required" {
@@ -78,11 +79,11 @@ func (s *Server) enrollSubmit(c *fiber.Ctx) error {
 					v.DisplayName = info.DisplayName
 				}
 			}
-			return s.render(c, status, "enroll", pageData{Lang: lang, CSRF: s.csrfToken(c), Page: v})
+			return s.render.Render(c, status, "enroll", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
 		}
 		return err
 	}
-	c.Cookie(&fiber.Cookie{Name: walletCookie, Value: e.WalletToken, Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure,
+	c.Cookie(&fiber.Cookie{Name: httpkit.WalletCookie, Value: e.WalletToken, Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure,
 		SameSite: "Strict", Expires: e.ExpiresAt})
 	return c.Redirect("/w", fiber.StatusSeeOther)
 }
@@ -149,13 +150,13 @@ type walletQuota struct {
 }
 
 func (s *Server) walletPage(c *fiber.Ctx) error {
-	tok := c.Cookies(walletCookie)
+	tok := c.Cookies(httpkit.WalletCookie)
 	if tok == "" {
-		return s.renderError(c, fiber.StatusUnauthorized, "no_wallet", s.cat.T(s.lang(c), "wallet.no_wallet"))
+		return s.render.Error(c, fiber.StatusUnauthorized, "no_wallet", s.cat.T(s.render.Lang(c), "wallet.no_wallet"))
 	}
 	w, err := s.svc.Wallet.Open(c.UserContext(), utils.CopyString(tok))
 	if errors.Is(err, model.ErrUnauthorized) {
-		return s.renderError(c, fiber.StatusUnauthorized, "no_wallet", s.cat.T(s.lang(c), "wallet.no_wallet"))
+		return s.render.Error(c, fiber.StatusUnauthorized, "no_wallet", s.cat.T(s.render.Lang(c), "wallet.no_wallet"))
 	}
 	if err != nil {
 		return err
@@ -164,7 +165,7 @@ func (s *Server) walletPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	status := string(w.Member.Status)
 	if w.Card.Status != model.CardActive && status == string(model.MemberActive) {
 		status = string(model.MemberRevoked)
@@ -193,7 +194,7 @@ func (s *Server) walletPage(c *fiber.Ctx) error {
 			PartySize: g.PartySize, ValidFrom: g.ValidFrom.In(jst()).Format(time.RFC3339), ValidUntil: g.ValidUntil.In(jst()).Format(time.RFC3339),
 			Uses: g.Uses, MaxUses: g.MaxUses, Status: g.Status})
 	}
-	return s.render(c, fiber.StatusOK, "wallet", pageData{Lang: lang, CSRF: s.csrfToken(c), Page: v})
+	return s.render.Render(c, fiber.StatusOK, "wallet", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
 }
 
 type guestView struct {
@@ -226,7 +227,7 @@ func (s *Server) guestPage(c *fiber.Ctx) error {
 	}
 	v := guestView{HostDisplayName: host.DisplayName(), PartySize: g.PartySize, ValidFrom: g.ValidFrom.In(jst()).Format("2006-01-02 15:04"),
 		ValidUntil: g.ValidUntil.In(jst()).Format("2006-01-02 15:04"), Uses: g.Uses, MaxUses: g.MaxUses, Status: status, Code: g.Code, PNGURL: "/g/" + g.ID + "/qr.png"}
-	return s.render(c, fiber.StatusOK, "guest", pageData{CSRF: s.csrfToken(c), Page: v})
+	return s.render.Render(c, fiber.StatusOK, "guest", httpkit.PageData{CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
 }
 
 func (s *Server) guestPNG(c *fiber.Ctx) error {
@@ -253,9 +254,9 @@ type scanView struct {
 }
 
 func (s *Server) scanPage(c *fiber.Ctx) error {
-	lang := s.lang(c)
+	lang := s.render.Lang(c)
 	v := scanView{Perks: []any{}, Messages: s.cat.Prefix(lang, "scan.")}
-	return s.render(c, fiber.StatusOK, "scan", pageData{Lang: lang, CSRF: s.csrfToken(c), Page: v})
+	return s.render.Render(c, fiber.StatusOK, "scan", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
 }
 
 // walletMessages drops the enrolment page's texts, which the wallet's

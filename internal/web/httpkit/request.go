@@ -1,11 +1,13 @@
-package web
+package httpkit
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,40 +17,30 @@ import (
 
 const principalKey = "principal"
 
-// principal returns the authenticated caller set by bearer or a session.
-func principal(c *fiber.Ctx) *model.Principal {
+// Principal returns the authenticated caller set by SetPrincipal (an API
+// token or a console session).
+func Principal(c *fiber.Ctx) *model.Principal {
 	p, _ := c.Locals(principalKey).(*model.Principal)
 	return p
 }
 
-// bearer authenticates an API key and checks its role.
-func (s *Server) bearer(roles ...string) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		tok, ok := bearerToken(c)
-		if !ok {
-			return model.NewProblem(model.ErrUnauthorized, "unauthorized", "Send Authorization: Bearer <token>.")
-		}
-		p, err := s.svc.Auth.Bearer(c.UserContext(), tok)
-		if err != nil {
-			if errors.Is(err, model.ErrUnauthorized) {
-				var pr *model.Problem
-				if errors.As(err, &pr) {
-					return err
-				}
-				return model.NewProblem(model.ErrUnauthorized, "unauthorized", "The token is not valid.")
-			}
-			return err
-		}
-		if !p.Can(roles...) {
-			return model.NewProblem(model.ErrForbidden, "forbidden", "This token's role ("+p.Role+") may not do this.")
-		}
-		p.RequestID, _ = c.Locals("requestid").(string)
-		c.Locals(principalKey, p)
-		return c.Next()
-	}
+// SetPrincipal records the authenticated caller of this request.
+func SetPrincipal(c *fiber.Ctx, p *model.Principal) { c.Locals(principalKey, p) }
+
+// RequestID is the request's id (X-Request-Id), set by the requestid
+// middleware.
+func RequestID(c *fiber.Ctx) string {
+	rid, _ := c.Locals("requestid").(string)
+	return rid
 }
 
-func bearerToken(c *fiber.Ctx) (string, bool) {
+// WalletCookie carries an enrolled wallet's token (the wallet page and the
+// wallet API).
+const WalletCookie = "ap_wallet"
+
+// BearerToken is the token of an Authorization: Bearer header.
+
+func BearerToken(c *fiber.Ctx) (string, bool) {
 	h := c.Get(fiber.HeaderAuthorization)
 	if len(h) < 8 || !strings.EqualFold(h[:7], "bearer ") {
 		return "", false
@@ -57,18 +49,18 @@ func bearerToken(c *fiber.Ctx) (string, bool) {
 	return tok, tok != ""
 }
 
-// maxJSONBody bounds a JSON request body: the largest real one (a perk with
+// MaxJSONBody bounds a JSON request body: the largest real one (a perk with
 // a long description) is a few KB. CSV imports keep the server-wide limit.
-const maxJSONBody = 64 << 10
+const MaxJSONBody = 64 << 10
 
-// bindJSON decodes a JSON object body strictly enough to give a clear error:
+// BindJSON decodes a JSON object body strictly enough to give a clear error:
 // a body that is not JSON, not an object, or has trailing data is refused.
-func bindJSON(c *fiber.Ctx, v any) error {
-	if !isJSONType(c) { // a missing type too, as documented
+func BindJSON(c *fiber.Ctx, v any) error {
+	if !IsJSONType(c) { // a missing type too, as documented
 		return model.NewProblem(model.ErrInvalid, "unsupported_media_type", "Send the body as application/json.")
 	}
 	body := c.Body()
-	if len(body) > maxJSONBody {
+	if len(body) > MaxJSONBody {
 		return fiber.ErrRequestEntityTooLarge
 	}
 	trimmed := bytes.TrimSpace(body)
@@ -95,9 +87,9 @@ func bindJSON(c *fiber.Ctx, v any) error {
 	return nil
 }
 
-// isJSONType tells whether the request says its body is JSON
+// IsJSONType tells whether the request says its body is JSON
 // (application/json, any parameters, any case).
-func isJSONType(c *fiber.Ctx) bool {
+func IsJSONType(c *fiber.Ctx) bool {
 	ct := c.Request().Header.ContentType()
 	return len(ct) >= 16 && strings.EqualFold(string(ct[:16]), "application/json")
 }
@@ -124,4 +116,13 @@ func depth(b []byte) int {
 	return maxD
 }
 
-func created(c *fiber.Ctx, v any) error { return c.Status(fiber.StatusCreated).JSON(v) }
+// Created answers 201 with v as JSON.
+func Created(c *fiber.Ctx, v any) error { return c.Status(fiber.StatusCreated).JSON(v) }
+
+// TooMany is the 429 of a rate limit, with Retry-After.
+func TooMany(c *fiber.Ctx, wait time.Duration) error {
+	secs := max(int(wait.Seconds()+0.999), 1)
+	c.Set("Retry-After", strconv.Itoa(secs))
+	return c.Status(fiber.StatusTooManyRequests).JSON(APIError{Error: APIErrorBody{Code: "rate_limited",
+		Message: "Too many attempts; wait " + strconv.Itoa(secs) + " seconds and try again.", RetryAfter: secs}})
+}

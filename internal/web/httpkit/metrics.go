@@ -1,4 +1,4 @@
-package web
+package httpkit
 
 import (
 	"strconv"
@@ -10,16 +10,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the HTTP-level Prometheus series.
-type metrics struct {
+// Metrics are the HTTP-level Prometheus series.
+type Metrics struct {
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
-	verify    *prometheus.CounterVec
-	throttled *prometheus.CounterVec
+	Verify    *prometheus.CounterVec // verification decisions by result
+	Throttled *prometheus.CounterVec // refusals by rate limit
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
+// NewMetrics registers the series with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alumnipass_http_requests_total", Help: "HTTP requests by method, route and status.",
 		}, []string{"method", "route", "status"}),
@@ -27,22 +28,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "alumnipass_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"method", "route"}),
-		verify: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Verify: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alumnipass_verifications_total", Help: "Verification decisions by result.",
 		}, []string{"result"}),
-		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alumnipass_throttled_total", Help: "Requests refused by a rate limit, by limit.",
 		}, []string{"limit"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.verify, m.throttled)
+	reg.MustRegister(m.requests, m.latency, m.Verify, m.Throttled)
 	return m
 }
 
-// observe counts one answered request. The registry keeps label values for
+// Observe counts one answered request. The registry keeps label values for
 // as long as the process lives, while Fiber's strings (c.Method(), and
 // c.Route().Path when no route matched) point into request buffers that
 // the next request overwrites: every label is a constant or a copy.
-func (m *metrics) observe(method, route string, status int, d time.Duration) {
+func (m *Metrics) Observe(method, route string, status int, d time.Duration) {
 	method = methodLabel(method)
 	if route == "" || route == "/" && status == 404 {
 		route = "unmatched"

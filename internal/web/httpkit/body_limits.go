@@ -1,4 +1,4 @@
-package web
+package httpkit
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 
 // Request bodies are streamed (fiber.Config.StreamRequestBody): fasthttp
 // reads the headers and at most 8 KiB of a body before any handler runs,
-// and limitBody, the first middleware to touch a body, decides how much
-// more may be read. Every route takes at most maxJSONBody (64 KiB), read
+// and LimitBody, the first middleware to touch a body, decides how much
+// more may be read. Every route takes at most MaxJSONBody (64 KiB), read
 // here before the route runs; the import routes take up to
 // ALUMNIPASS_BODY_LIMIT, read only by the route itself, after it has
 // checked who is asking, so an unauthenticated 32 MiB request costs the
@@ -27,7 +27,7 @@ import (
 const maxDrainBody = 2 << 20
 
 // largeBodyRoute says whether the request goes to a route that takes more
-// than maxJSONBody: the CSV imports of the API and of the HR console.
+// than MaxJSONBody: the CSV imports of the API and of the HR console.
 func largeBodyRoute(c *fiber.Ctx) bool {
 	if c.Method() != fiber.MethodPost {
 		return false
@@ -36,8 +36,13 @@ func largeBodyRoute(c *fiber.Ctx) bool {
 	return p == "/api/v1/members/import" || p == "/admin/import"
 }
 
-// limitBody enforces the body limit of the route before the body is read.
-func (s *Server) limitBody(c *fiber.Ctx) error {
+// LimitBody enforces the body limit of the route before the body is read;
+// bodyLimit is the limit of the import routes (ALUMNIPASS_BODY_LIMIT).
+func LimitBody(bodyLimit int) fiber.Handler {
+	return func(c *fiber.Ctx) error { return limitBody(c, bodyLimit) }
+}
+
+func limitBody(c *fiber.Ctx, bodyLimit int) error {
 	h := &c.Request().Header
 	if ce := h.Peek(fiber.HeaderContentEncoding); len(ce) > 0 && !bytes.EqualFold(ce, []byte("identity")) {
 		// Fiber would inflate it without a bound: 64 KiB of nested gzip is
@@ -45,10 +50,10 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 		c.Context().SetConnectionClose()
 		return model.NewProblem(model.ErrInvalid, "unsupported_media_type", "Send the body without a Content-Encoding.")
 	}
-	limit := maxJSONBody
+	limit := MaxJSONBody
 	large := largeBodyRoute(c)
 	if large {
-		limit = s.cfg.BodyLimit
+		limit = bodyLimit
 	}
 	n := h.ContentLength() // -1: chunked; -2: no body
 	if n > limit {

@@ -1,4 +1,4 @@
-package web
+package httpkit
 
 import (
 	"crypto/subtle"
@@ -11,10 +11,11 @@ import (
 
 const csrfCookie = "ap_csrf"
 
-// csrfToken returns the double-submit token of this browser, setting the
-// cookie the first time. Public forms (enrolment) and the wallet's script
-// send it back as _csrf or X-CSRF-Token; the console uses its session's own.
-func (s *Server) csrfToken(c *fiber.Ctx) string {
+// CSRFToken returns the double-submit token of this browser, setting the
+// cookie (Secure when secure) the first time. Public forms (enrolment, the
+// console's sign-in) and the wallet's script send it back as _csrf or
+// X-CSRF-Token; a signed-in console uses its session's own.
+func CSRFToken(c *fiber.Ctx, secure bool) string {
 	if v := c.Cookies(csrfCookie); len(v) >= 32 {
 		return v
 	}
@@ -22,26 +23,26 @@ func (s *Server) csrfToken(c *fiber.Ctx) string {
 	if err != nil {
 		return ""
 	}
-	c.Cookie(&fiber.Cookie{Name: csrfCookie, Value: tok, Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure, SameSite: "Strict"})
+	c.Cookie(&fiber.Cookie{Name: csrfCookie, Value: tok, Path: "/", HTTPOnly: true, Secure: secure, SameSite: "Strict"})
 	return tok
 }
 
-// checkCSRF compares the submitted token with the cookie in constant time.
-func (s *Server) checkCSRF(c *fiber.Ctx) error {
+// CheckCSRF compares the submitted token with the cookie in constant time.
+func CheckCSRF(c *fiber.Ctx) error {
 	want := c.Cookies(csrfCookie)
-	got := submittedCSRF(c)
+	got := SubmittedCSRF(c)
 	if len(want) < 32 || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 		return model.NewProblem(model.ErrForbidden, "csrf", "This form has expired. Reload the page and try again.")
 	}
 	return nil
 }
 
-// submittedCSRF is the token a form or a script sent back: the
+// SubmittedCSRF is the token a form or a script sent back: the
 // X-CSRF-Token header or the _csrf field of a POSTed form (URL-encoded or
 // multipart). Never the query string: a token in a URL ends up in access
 // logs, browser history and Referer headers, and c.FormValue would take it
 // from there.
-func submittedCSRF(c *fiber.Ctx) string {
+func SubmittedCSRF(c *fiber.Ctx) string {
 	if v := c.Get("X-CSRF-Token"); v != "" {
 		return v
 	}

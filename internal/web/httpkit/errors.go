@@ -1,4 +1,8 @@
-package web
+// Package httpkit is what the three surfaces of internal/web (api, console,
+// public) share: the one error handler and error shape, page rendering and
+// the language choice, rate limits and body limits, CSRF tokens, the
+// request's principal and id, and the HTTP metrics.
+package httpkit
 
 import (
 	"errors"
@@ -10,12 +14,13 @@ import (
 	"github.com/alumnipass/alumnipass/internal/model"
 )
 
-// apiError is the one error shape of the API.
-type apiError struct {
-	Error apiErrorBody `json:"error"`
+// APIError is the one error shape of the API.
+type APIError struct {
+	Error APIErrorBody `json:"error"`
 }
 
-type apiErrorBody struct {
+// APIErrorBody is the error object inside APIError.
+type APIErrorBody struct {
 	Code       string `json:"code"`
 	Message    string `json:"message"`
 	Field      string `json:"field,omitempty"`
@@ -23,8 +28,8 @@ type apiErrorBody struct {
 	RetryAfter int    `json:"retry_after,omitempty"`
 }
 
-// statusOf maps a sentinel kind to an HTTP status.
-func statusOf(err error) (int, string) {
+// StatusOf maps a sentinel kind to an HTTP status.
+func StatusOf(err error) (int, string) {
 	switch {
 	case errors.Is(err, model.ErrNotFound):
 		return http.StatusNotFound, "not_found"
@@ -46,8 +51,8 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal"
 }
 
-// defaultMessage is the message of a generic error code.
-func defaultMessage(code string) string {
+// DefaultMessage is the message of a generic error code.
+func DefaultMessage(code string) string {
 	switch code {
 	case "not_found":
 		return "Nothing was found at this address."
@@ -75,17 +80,25 @@ func defaultMessage(code string) string {
 	return ""
 }
 
-// errorHandler is the only place that turns errors into responses. It never
-// sends internals: 5xx answers carry a fixed message and the request id.
-func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+// ErrorHandler is the only place that turns errors into responses (the
+// app's fiber.Config.ErrorHandler). It never sends internals: 5xx answers
+// carry a fixed message and the request id. Browsers asking for a page get
+// the error page.
+type ErrorHandler struct {
+	Log    *slog.Logger
+	Render *Renderer
+}
+
+// Handle turns err into the answer.
+func (h ErrorHandler) Handle(c *fiber.Ctx, err error) error {
 	rid, _ := c.Locals("requestid").(string)
-	body := apiErrorBody{RequestID: rid}
+	body := APIErrorBody{RequestID: rid}
 	status := http.StatusInternalServerError
 	var fe *fiber.Error
 	var p *model.Problem
 	switch {
 	case errors.As(err, &p):
-		status, body.Code = statusOf(p)
+		status, body.Code = StatusOf(p)
 		body.Code, body.Message, body.Field = p.Code, p.Message, p.Field
 	case errors.As(err, &fe):
 		status = fe.Code
@@ -104,36 +117,36 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 				body.Code = "internal"
 			}
 		}
-		body.Message = defaultMessage(body.Code)
+		body.Message = DefaultMessage(body.Code)
 		if body.Message == "" && fe.Code < 500 {
 			body.Message = fe.Message
 		}
 	default:
-		status, body.Code = statusOf(err)
-		body.Message = defaultMessage(body.Code)
+		status, body.Code = StatusOf(err)
+		body.Message = DefaultMessage(body.Code)
 	}
 	if status >= 500 {
 		level := slog.LevelError
 		if status == http.StatusServiceUnavailable {
 			level = slog.LevelWarn
 		}
-		s.log.Log(c.UserContext(), level, "request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "status", status, "err", err)
+		h.Log.Log(c.UserContext(), level, "request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 		if body.Code != "unavailable" {
-			body.Code, body.Message = "internal", defaultMessage("internal")
+			body.Code, body.Message = "internal", DefaultMessage("internal")
 		}
 	}
 	if status == http.StatusTooManyRequests {
 		c.Set("Retry-After", "60")
 		body.RetryAfter = 60
 	}
-	if s.wantsHTML(c) && status != http.StatusTooManyRequests {
-		return s.renderError(c, status, body.Code, body.Message)
+	if WantsHTML(c) && status != http.StatusTooManyRequests {
+		return h.Render.Error(c, status, body.Code, body.Message)
 	}
-	return c.Status(status).JSON(apiError{Error: body})
+	return c.Status(status).JSON(APIError{Error: body})
 }
 
-// wantsHTML is true for page routes asked by a browser.
-func (s *Server) wantsHTML(c *fiber.Ctx) bool {
+// WantsHTML is true for page routes asked by a browser.
+func WantsHTML(c *fiber.Ctx) bool {
 	p := c.Path()
 	if len(p) >= 5 && (p[:5] == "/api/" || p == "/healthz" || p == "/readyz" || p == "/metrics") {
 		return false
