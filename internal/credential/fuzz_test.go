@@ -77,3 +77,26 @@ func FuzzMutatedCodeNeverVerifies(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseV2(f *testing.F) {
+	code := mustCodeV2(f, vectorCardV2(f), vectorDevice(f), vectorTime)
+	v1 := CardCode(mustSignCard(f, vectorCard()), "123456")
+	for _, s := range []string{code, " " + code + "\r\n", code[:120], code + "00", "AP2:C", "AP2:G" + code[5:], v1, ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseV2(s)
+		if err != nil {
+			if p != nil || !errors.Is(err, ErrFormat) {
+				t.Fatalf("ParseV2(%q) = %v, %v", s, p, err)
+			}
+			return
+		}
+		if got, want := reencodeV2(t, p), trimScanner(s); got != want {
+			t.Fatalf("ParseV2(%q) re-encodes to %q", s, got)
+		}
+		if p.VerifyDevice() && p.VerifySignature(pubOf(vectorKey())) && p.Card.CardID != seqID(0xa0) {
+			t.Fatalf("a forged card %x verifies", p.Card.CardID)
+		}
+	})
+}

@@ -97,6 +97,11 @@ func computeVectors(t *testing.T) []vectorLine {
 // follows vectorsMarker in the document. The value is the rest of the line
 // after the run of spaces; values never start or end with a space.
 func readDocVectors(path string) ([]vectorLine, error) {
+	return readDocVectorsAfter(path, vectorsMarker)
+}
+
+// readDocVectorsAfter reads the vector block that follows marker.
+func readDocVectorsAfter(path, marker string) ([]vectorLine, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open format doc: %w", err)
@@ -108,7 +113,7 @@ func readDocVectors(path string) ([]vectorLine, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case state == 0 && strings.TrimSpace(line) == vectorsMarker:
+		case state == 0 && strings.TrimSpace(line) == marker:
 			state = 1
 		case state == 1 && strings.HasPrefix(line, "```"):
 			state = 2
@@ -122,7 +127,7 @@ func readDocVectors(path string) ([]vectorLine, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read format doc: %w", err)
 	}
-	return nil, fmt.Errorf("format doc: no complete vector block after %q", vectorsMarker)
+	return nil, fmt.Errorf("format doc: no complete vector block after %q", marker)
 }
 
 func TestFormatDocVectors(t *testing.T) {
