@@ -71,7 +71,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		"PostgreSQL server to create the bench database on (BENCH_DATABASE_URL)")
 	fl.IntVar(&o.members, "members", 1_000_000, "enrolled members (the population the cold and counter phases draw from); -members 100000 -cache 10000 for a quick run")
 	fl.StringVar(&o.setup, "setup", "bulk", "how cards are made: bulk (import through the API, cards issued and enrolled by one COPY) or api (one HTTP call per card and per enrolment; small populations only)")
-	fl.IntVar(&o.hot, "hot", 50000, "cards scanned in the warm-up, the cached verify phase draws from them (keep it under the card cache size)")
+	fl.IntVar(&o.hot, "hot", 80000, "cards scanned in the warm-up, the cached verify phase draws from them (keep it under the card cache size)")
 	fl.DurationVar(&o.coldFor, "cold", 10*time.Second, "length of the cold verify phase (cards drawn from the whole population)")
 	fl.DurationVar(&o.counterFor, "counter", 10*time.Second, "length of the counter transaction phase (verify, then redeem)")
 	fl.IntVar(&o.cacheSize, "cache", 0, "ALUMNIPASS_CARD_CACHE_SIZE for the servers (0: the server default, 100000)")

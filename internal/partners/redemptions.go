@@ -56,26 +56,15 @@ func (s *Service) Redeem(ctx context.Context, p *model.Principal, idemKey string
 	if in.PartySize < 1 {
 		return nil, model.Invalidf("party_size", "invalid_party_size", "party_size must be at least 1 (the member or guest)")
 	}
-	var out *Redemption
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		prev, err := tx.RedemptionByIdempotencyKey(ctx, p.ID, idemKey)
-		if err == nil {
-			if prev.VerificationID != in.VerificationID || prev.PerkID != in.PerkID || prev.PartySize != in.PartySize {
-				return model.NewProblem(model.ErrConflict, "idempotency_key_reused", "This Idempotency-Key was used for a different redemption.")
-			}
-			out = toRedemption(prev, true)
-			return nil
+	out, err := s.redeemOnce(ctx, p, idemKey, in)
+	if errors.Is(err, store.ErrStandingChanged) {
+		// The standing changed between the read and the insert: read
+		// again, and answer with what changed.
+		out, err = s.redeemOnce(ctx, p, idemKey, in)
+		if errors.Is(err, store.ErrStandingChanged) {
+			return nil, model.NewProblem(model.ErrConflict, "revoked", "The card or membership changed during the redemption. Do not give the discount; scan the code again.")
 		}
-		if !errors.Is(err, model.ErrNotFound) {
-			return err
-		}
-		r, err := s.redeem(ctx, tx, p, idemKey, in)
-		if err != nil {
-			return err
-		}
-		out = toRedemption(r, false)
-		return nil
-	})
+	}
 	if out == nil && (errors.Is(err, model.ErrConflict) || errors.Is(err, model.ErrLimit)) {
 		// A concurrent retry with the same key may have won while this one
 		// waited on its row lock (the pass is then used up, the limit
@@ -96,14 +85,78 @@ func (s *Service) Redeem(ctx context.Context, p *model.Principal, idemKey string
 	return out, nil
 }
 
-func (s *Service) redeem(ctx context.Context, tx *store.Tx, p *model.Principal, idemKey string, in RedeemInput) (*model.Redemption, error) {
-	now := s.now()
-	v, err := tx.Verification(ctx, in.VerificationID)
-	if errors.Is(err, model.ErrNotFound) || (err == nil && v.PartnerID != p.PartnerID) {
-		return nil, model.NewProblem(model.ErrNotFound, "verification_not_found", "No verification with this id at this partner.")
-	}
+// redeemOnce reads every fact in one statement, decides in memory, and
+// writes: a redemption of a perk without limits and without a guest pass
+// is one more statement (the insert re-checks the standing as it writes),
+// so the counter transaction costs two round trips; limits and guest
+// passes add their guarded updates, in one transaction with the insert.
+func (s *Service) redeemOnce(ctx context.Context, p *model.Principal, idemKey string, in RedeemInput) (*Redemption, error) {
+	f, err := s.st.RedemptionFacts(ctx, p.ID, idemKey, in.VerificationID, in.PerkID)
 	if err != nil {
 		return nil, err
+	}
+	if prev := f.Prev; prev != nil {
+		if prev.VerificationID != in.VerificationID || prev.PerkID != in.PerkID || prev.PartySize != in.PartySize {
+			return nil, model.NewProblem(model.ErrConflict, "idempotency_key_reused", "This Idempotency-Key was used for a different redemption.")
+		}
+		return toRedemption(prev, true), nil
+	}
+	r, err := s.decide(f, p, idemKey, in)
+	if err != nil {
+		return nil, err
+	}
+	perk, pass, cardID := f.Perk, f.Pass, f.Card.ID
+	if pass == nil && perk.LimitPerDay == 0 && perk.LimitPerMonth == 0 {
+		if err := s.st.InsertRedemptionIfStanding(ctx, r, cardID); err != nil {
+			return nil, err
+		}
+		return toRedemption(r, false), nil
+	}
+	local := r.At.In(s.tokyo)
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if pass != nil {
+			if err := tx.UseGuestPass(ctx, pass.ID); err != nil {
+				if !errors.Is(err, model.ErrLimit) {
+					return err
+				}
+				// No use was left, or the pass was cancelled a moment ago.
+				if fresh, err := tx.GuestPass(ctx, pass.ID); err == nil && fresh.Status == "cancelled" {
+					return standingSinceScan(f.Card, f.Member, fresh)
+				}
+				return model.NewProblem(model.ErrLimit, "used_up", "The guest pass has no uses left.")
+			}
+		}
+		if perk.LimitPerDay > 0 {
+			if err := tx.TakePerkUse(ctx, perk.ID, r.MemberID, "d:"+local.Format("2006-01-02"), perk.LimitPerDay); err != nil {
+				if errors.Is(err, model.ErrLimit) {
+					return model.NewProblem(model.ErrLimit, "daily_limit_reached", fmt.Sprintf("This perk can be used %d time(s) a day; the limit is reached.", perk.LimitPerDay))
+				}
+				return err
+			}
+		}
+		if perk.LimitPerMonth > 0 {
+			if err := tx.TakePerkUse(ctx, perk.ID, r.MemberID, "m:"+local.Format("2006-01"), perk.LimitPerMonth); err != nil {
+				if errors.Is(err, model.ErrLimit) {
+					return model.NewProblem(model.ErrLimit, "monthly_limit_reached", fmt.Sprintf("This perk can be used %d time(s) a month; the limit is reached.", perk.LimitPerMonth))
+				}
+				return err
+			}
+		}
+		return tx.InsertRedemptionIfStanding(ctx, r, cardID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toRedemption(r, false), nil
+}
+
+// decide applies every rule of a redemption to the facts read, in memory,
+// and returns the redemption to record.
+func (s *Service) decide(f *store.RedemptionFacts, p *model.Principal, idemKey string, in RedeemInput) (*model.Redemption, error) {
+	now := s.now()
+	v := f.Verification
+	if v == nil || v.PartnerID != p.PartnerID {
+		return nil, model.NewProblem(model.ErrNotFound, "verification_not_found", "No verification with this id at this partner.")
 	}
 	switch {
 	case v.Result != model.ResultValid || v.MemberID == nil:
@@ -111,38 +164,28 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p *model.Principal, 
 	case now.Sub(v.At) > RedemptionWindow:
 		return nil, model.NewProblem(model.ErrConflict, "verification_too_old", "This scan is too old to record; scan the code again.")
 	}
-	perk, err := tx.Perk(ctx, in.PerkID)
-	if errors.Is(err, model.ErrNotFound) || (err == nil && (perk.PartnerID != p.PartnerID || !perk.Active)) {
+	perk := f.Perk
+	if perk == nil || perk.PartnerID != p.PartnerID || !perk.Active {
 		return nil, model.NewProblem(model.ErrNotFound, "perk_not_found", "No active perk with this id at this partner.")
-	}
-	if err != nil {
-		return nil, err
 	}
 	if !model.PerkOpen(perk.Days, perk.Hours, now.In(s.tokyo)) {
 		return nil, model.NewProblem(model.ErrConflict, "perk_not_available_now", "This perk is not offered at this day or hour.")
 	}
-	m, err := tx.Member(ctx, *v.MemberID)
-	if err != nil {
-		return nil, err
+	m := f.Member
+	if m == nil {
+		return nil, fmt.Errorf("member %s of verification %s: %w", *v.MemberID, v.ID, model.ErrNotFound)
 	}
 	// The scan was valid, but the card, the membership or the guest pass
-	// may have changed since: read again here, in the redemption's
-	// transaction, and refuse with what changed.
-	var pass *model.GuestPass
-	cardID := v.CardID
-	if v.GuestPassID != nil {
-		if pass, err = tx.GuestPass(ctx, *v.GuestPassID); err != nil {
-			return nil, err
-		}
-		cardID = &pass.CardID
+	// may have changed since: they were read again with the facts (and the
+	// insert checks once more as it writes); refuse with what changed.
+	pass := f.Pass
+	if v.GuestPassID != nil && pass == nil {
+		return nil, fmt.Errorf("guest pass %s: %w", *v.GuestPassID, model.ErrNotFound)
 	}
-	if cardID == nil {
+	if (v.CardID == nil && pass == nil) || f.Card == nil {
 		return nil, model.NewProblem(model.ErrConflict, "verification_not_valid", "Only a valid verification can be redeemed.")
 	}
-	card, err := tx.Card(ctx, *cardID)
-	if err != nil {
-		return nil, err
-	}
+	card := f.Card
 	if err := standingSinceScan(card, m, pass); err != nil {
 		return nil, err
 	}
@@ -156,42 +199,9 @@ func (s *Service) redeem(ctx context.Context, tx *store.Tx, p *model.Principal, 
 	if in.PartySize > maxParty {
 		return nil, model.Invalidf("party_size", "party_too_large", fmt.Sprintf("This perk covers at most %d people here.", maxParty))
 	}
-	if pass != nil {
-		if err := tx.UseGuestPass(ctx, pass.ID); err != nil {
-			if !errors.Is(err, model.ErrLimit) {
-				return nil, err
-			}
-			// No use was left, or the pass was cancelled a moment ago.
-			if fresh, err := tx.GuestPass(ctx, pass.ID); err == nil && fresh.Status == "cancelled" {
-				return nil, standingSinceScan(card, m, fresh)
-			}
-			return nil, model.NewProblem(model.ErrLimit, "used_up", "The guest pass has no uses left.")
-		}
-	}
-	local := now.In(s.tokyo)
-	if perk.LimitPerDay > 0 {
-		if err := tx.TakePerkUse(ctx, perk.ID, m.ID, "d:"+local.Format("2006-01-02"), perk.LimitPerDay); err != nil {
-			if errors.Is(err, model.ErrLimit) {
-				return nil, model.NewProblem(model.ErrLimit, "daily_limit_reached", fmt.Sprintf("This perk can be used %d time(s) a day; the limit is reached.", perk.LimitPerDay))
-			}
-			return nil, err
-		}
-	}
-	if perk.LimitPerMonth > 0 {
-		if err := tx.TakePerkUse(ctx, perk.ID, m.ID, "m:"+local.Format("2006-01"), perk.LimitPerMonth); err != nil {
-			if errors.Is(err, model.ErrLimit) {
-				return nil, model.NewProblem(model.ErrLimit, "monthly_limit_reached", fmt.Sprintf("This perk can be used %d time(s) a month; the limit is reached.", perk.LimitPerMonth))
-			}
-			return nil, err
-		}
-	}
-	r := &model.Redemption{ID: uuid.Must(uuid.NewV7()).String(), VerificationID: v.ID, IdempotencyKey: idemKey, APIKeyID: p.ID,
+	return &model.Redemption{ID: uuid.Must(uuid.NewV7()).String(), VerificationID: v.ID, IdempotencyKey: idemKey, APIKeyID: p.ID,
 		PerkID: perk.ID, PartnerID: p.PartnerID, VenueID: p.VenueID, MemberID: m.ID, CardID: v.CardID, GuestPassID: v.GuestPassID,
-		PartySize: in.PartySize, At: now}
-	if err := tx.InsertRedemption(ctx, r); err != nil {
-		return nil, err
-	}
-	return r, nil
+		PartySize: in.PartySize, At: now}, nil
 }
 
 // standingSinceScan refuses a redemption whose card was re-issued or
