@@ -1,0 +1,173 @@
+package statuslist
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/alumnipass/alumnipass/internal/credential"
+)
+
+func testKey() ed25519.PrivateKey {
+	seed := make([]byte, ed25519.SeedSize)
+	for i := range seed {
+		seed[i] = byte(i)
+	}
+	return ed25519.NewKeyFromSeed(seed)
+}
+
+func kidOf(priv ed25519.PrivateKey) [8]byte {
+	return credential.KeyIDOf(priv.Public().(ed25519.PublicKey))
+}
+
+func id(n uint64) [16]byte {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[8:], n)
+	b[0] = 0xa0
+	return b
+}
+
+var at = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestRoundTripAndLookup(t *testing.T) {
+	priv := testKey()
+	l := &List{KeyID: kidOf(priv), IssuedAt: at, Seq: 7,
+		Revoked: [][16]byte{id(3), id(1)}, Suspended: [][16]byte{id(2)}, Cancelled: [][16]byte{id(9)}}
+	b, err := Sign(priv, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := headerLen + 4*4 + 4*16 + 64; len(b) != want {
+		t.Errorf("size %d, want %d", len(b), want)
+	}
+	p, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.VerifySignature(priv.Public().(ed25519.PublicKey)) {
+		t.Fatal("signature does not verify")
+	}
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	if p.VerifySignature(other.Public().(ed25519.PublicKey)) {
+		t.Fatal("verifies with another key")
+	}
+	if p.Seq != 7 || !p.IssuedAt.Equal(at) || p.Delta {
+		t.Errorf("header %+v", p)
+	}
+	for n, want := range map[uint64]Status{1: Revoked, 3: Revoked, 2: Suspended, 9: Cancelled, 4: Good} {
+		if got := p.StatusOf(id(n)); got != want {
+			t.Errorf("id %d: %v, want %v", n, got, want)
+		}
+	}
+	// Any flipped byte breaks parsing or the signature.
+	for i := range b {
+		c := append([]byte(nil), b...)
+		c[i] ^= 0x01
+		if q, err := Parse(c); err == nil && q.VerifySignature(priv.Public().(ed25519.PublicKey)) {
+			t.Fatalf("flipping byte %d still verifies", i)
+		}
+	}
+}
+
+func TestParseStrict(t *testing.T) {
+	priv := testKey()
+	good, err := Sign(priv, &List{KeyID: kidOf(priv), IssuedAt: at, Seq: 3, Revoked: [][16]byte{id(1), id(2)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	swapped := append([]byte(nil), good...)
+	copy(swapped[headerLen+4:], append(append([]byte{}, good[headerLen+4+16:headerLen+4+32]...), good[headerLen+4:headerLen+4+16]...))
+	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	tests := map[string][]byte{
+		"empty":           nil,
+		"bad magic":       mutate(func(b []byte) []byte { b[0] = 'X'; return b }),
+		"version 2":       mutate(func(b []byte) []byte { b[4] = 2; return b }),
+		"kind Z":          mutate(func(b []byte) []byte { b[5] = 'Z'; return b }),
+		"trailing byte":   append(append([]byte(nil), good...), 0),
+		"truncated":       good[:len(good)-1],
+		"unsorted":        swapped,
+		"count too large": mutate(func(b []byte) []byte { b[headerLen+3] = 200; return b }),
+		"full with since": mutate(func(b []byte) []byte { b[33] = 1; return b }),
+	}
+	for name, b := range tests {
+		t.Run(name, func(t *testing.T) {
+			if l, err := Parse(b); err == nil || l != nil || !errors.Is(err, ErrFormat) {
+				t.Fatalf("Parse = %v, %v", l, err)
+			}
+		})
+	}
+	if _, err := Sign(priv, &List{KeyID: kidOf(priv), IssuedAt: at, Seq: 3,
+		Revoked: [][16]byte{id(1)}, Suspended: [][16]byte{id(1)}}); !errors.Is(err, ErrFormat) {
+		t.Errorf("id in two sections: %v", err)
+	}
+	if _, err := Sign(priv, &List{KeyID: kidOf(priv), IssuedAt: at, Seq: 3, Revoked: [][16]byte{id(1), id(1)}}); !errors.Is(err, ErrFormat) {
+		t.Errorf("repeated id: %v", err)
+	}
+}
+
+func TestApplyDelta(t *testing.T) {
+	priv := testKey()
+	full := &List{KeyID: kidOf(priv), IssuedAt: at, Seq: 5, Revoked: [][16]byte{id(1)}, Suspended: [][16]byte{id(2)}}
+	delta := &List{KeyID: kidOf(priv), Delta: true, IssuedAt: at.Add(time.Minute), Seq: 8, Since: 5,
+		Revoked: [][16]byte{id(2)}, Cancelled: [][16]byte{id(7)}, Cleared: [][16]byte{id(1)}}
+	for _, l := range []*List{full, delta} {
+		b, err := Sign(priv, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := full.Apply(delta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[uint64]Status{1: Good, 2: Revoked, 7: Cancelled} {
+		if s := got.StatusOf(id(n)); s != want {
+			t.Errorf("id %d: %v, want %v", n, s, want)
+		}
+	}
+	if got.Seq != 8 || !got.IssuedAt.Equal(delta.IssuedAt) {
+		t.Errorf("merged header %d %v", got.Seq, got.IssuedAt)
+	}
+	stale := *delta
+	stale.Since = 4
+	if _, err := full.Apply(&stale); !errors.Is(err, ErrSequence) {
+		t.Errorf("delta from another seq: %v", err)
+	}
+}
+
+// BenchmarkFullList1M builds, signs, parses and verifies a full list of
+// 1,000,000 revoked cards: the worst case of a 1,000,000-member issuer.
+func BenchmarkFullList1M(b *testing.B) {
+	priv := testKey()
+	ids := make([][16]byte, 1_000_000)
+	for i := range ids {
+		_, _ = rand.Read(ids[i][:])
+	}
+	var size int
+	for b.Loop() {
+		l := &List{KeyID: kidOf(priv), IssuedAt: at, Seq: 1, Revoked: append([][16]byte(nil), ids...)}
+		out, err := Sign(priv, l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(out)
+	}
+	b.ReportMetric(float64(size), "bytes")
+	l := &List{KeyID: kidOf(priv), IssuedAt: at, Seq: 1, Revoked: append([][16]byte(nil), ids...)}
+	out, _ := Sign(priv, l)
+	b.Run("parse+verify", func(b *testing.B) {
+		for b.Loop() {
+			p, err := Parse(out)
+			if err != nil || !p.VerifySignature(priv.Public().(ed25519.PublicKey)) {
+				b.Fatal(fmt.Errorf("parse: %v", err))
+			}
+		}
+	})
+}
