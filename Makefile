@@ -47,7 +47,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/credential/
 	$(GO) test -run '^$$' -fuzz '^FuzzMutatedCodeNeverVerifies$$' -fuzztime $(FUZZTIME) ./internal/credential/
 	$(GO) test -run '^$$' -fuzz '^FuzzAPI$$' -fuzztime $(FUZZTIME) ./cmd/alumnipass/
-	$(GO) test -run '^$$' -fuzz '^FuzzCodeBody$$' -fuzztime $(FUZZTIME) ./internal/web/
+	$(GO) test -run '^$$' -fuzz '^FuzzCodeBody$$' -fuzztime $(FUZZTIME) ./internal/web/api/
 
 ## docker: build the container image (needs a Docker engine)
 docker:

@@ -349,7 +349,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 		}
 	}
 
-	sources := []string{"../../internal/web/api_*.go", "../../internal/web/httpkit/*.go",
+	sources := []string{"../../internal/web/api/*.go", "../../internal/web/httpkit/*.go",
 		"../../internal/web/server.go", "../../internal/members/*.go", "../../internal/partners/*.go",
 		"../../internal/wallet/*.go", "../../internal/verify/*.go"}
 	patterns := []*regexp.Regexp{

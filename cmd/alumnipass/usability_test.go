@@ -259,7 +259,7 @@ func TestScannerSpeaksEveryRefusal(t *testing.T) {
 	}
 	for _, src := range []struct{ file, pattern string }{
 		{"../../internal/partners/redemptions.go", `(?:NewProblem\(model\.Err\w+|Invalidf\([^,()]+),\s*"([a-z_]+)"`},
-		{"../../internal/web/api_verify.go", `(?:NewProblem\(model\.Err\w+|Invalidf\([^,()]+),\s*"([a-z_]+)"`},
+		{"../../internal/web/api/verify.go", `(?:NewProblem\(model\.Err\w+|Invalidf\([^,()]+),\s*"([a-z_]+)"`},
 		{"../../internal/web/httpkit/errors.go", `case "([a-z_]+)":`},
 		{"../../internal/verify/usability.go", `Unusable\w+\s*=\s*"([a-z_]+)"`},
 	} {

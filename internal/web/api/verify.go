@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"unicode/utf8"
@@ -12,7 +12,7 @@ import (
 // maxCodeLen bounds what a scanner may send; real codes are under 200.
 const maxCodeLen = 512
 
-func (s *Server) verify(c *fiber.Ctx) error {
+func (h *Handler) verify(c *fiber.Ctx) error {
 	p := httpkit.Principal(c)
 	var in struct {
 		Code string `json:"code"`
@@ -30,32 +30,32 @@ func (s *Server) verify(c *fiber.Ctx) error {
 	}
 	// Throttled keys and cards get the same 429 whatever the code, decided
 	// before it is checked (verify_throttle.go).
-	keySlot, ok, wait := s.limits.BadCodes.Take(p.ID)
+	keySlot, ok, wait := h.limits.BadCodes.Take(p.ID)
 	if !ok {
-		s.metrics.Throttled.WithLabelValues("verify_key").Inc()
+		h.metrics.Throttled.WithLabelValues("verify_key").Inc()
 		return httpkit.TooMany(c, wait)
 	}
 	var cardSlot httpkit.Slot
 	if card := cardOfCode(in.Code); card != "" {
-		if cardSlot, ok, wait = s.limits.BadCard.Take(card); !ok {
-			s.limits.BadCodes.Refund(keySlot)
-			s.metrics.Throttled.WithLabelValues("verify_card").Inc()
+		if cardSlot, ok, wait = h.limits.BadCard.Take(card); !ok {
+			h.limits.BadCodes.Refund(keySlot)
+			h.metrics.Throttled.WithLabelValues("verify_card").Inc()
 			return httpkit.TooMany(c, wait)
 		}
 	}
-	d, err := s.svc.Verifier.Verify(c.UserContext(), p, in.Code)
+	d, err := h.verifier.Verify(c.UserContext(), p, in.Code)
 	if err != nil || !guessFailure(d.Result) {
-		s.limits.BadCodes.Refund(keySlot)
+		h.limits.BadCodes.Refund(keySlot)
 	}
 	if err != nil || d.Result != model.ResultStale {
 		// Only a stale code is a guess at this card's TOTP; anything else
 		// names the card without its signed part or is no failure.
-		s.limits.BadCard.Refund(cardSlot)
+		h.limits.BadCard.Refund(cardSlot)
 	}
 	if err != nil {
 		return err
 	}
-	s.metrics.Verify.WithLabelValues(d.Result).Inc()
+	h.metrics.Verify.WithLabelValues(d.Result).Inc()
 	c.Set("Cache-Control", "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(d.AppendJSON(make([]byte, 0, 512)))

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"strconv"
@@ -18,7 +18,7 @@ const walletKey = "wallet"
 
 // walletAuth opens the wallet from a Bearer token (apps, tests) or the
 // wallet cookie (the page); cookie-authenticated writes need the CSRF token.
-func (s *Server) walletAuth(c *fiber.Ctx) error {
+func (h *Handler) walletAuth(c *fiber.Ctx) error {
 	tok, ok := httpkit.BearerToken(c)
 	fromCookie := false
 	if !ok {
@@ -27,7 +27,7 @@ func (s *Server) walletAuth(c *fiber.Ctx) error {
 	if tok == "" {
 		return model.NewProblem(model.ErrUnauthorized, "unauthorized", "Open your wallet from the enrolment link first.")
 	}
-	w, err := s.svc.Wallet.Open(c.UserContext(), utils.CopyString(tok))
+	w, err := h.wallet.Open(c.UserContext(), utils.CopyString(tok))
 	if err != nil {
 		return err
 	}
@@ -45,9 +45,9 @@ func walletOf(c *fiber.Ctx) *wallet.Wallet {
 	return w
 }
 
-func (s *Server) walletEnroll(c *fiber.Ctx) error {
-	if ok, wait := s.limits.Enroll.Allow("enroll:" + c.IP()); !ok {
-		s.metrics.Throttled.WithLabelValues("enroll").Inc()
+func (h *Handler) walletEnroll(c *fiber.Ctx) error {
+	if ok, wait := h.limits.Enroll.Allow("enroll:" + c.IP()); !ok {
+		h.metrics.Throttled.WithLabelValues("enroll").Inc()
 		return httpkit.TooMany(c, wait)
 	}
 	var in struct {
@@ -60,15 +60,15 @@ func (s *Server) walletEnroll(c *fiber.Ctx) error {
 	// The app must show the consent wording and send consent: true; it is
 	// recorded with its version (APPI), never assumed.
 	consent := in.Consent != nil && *in.Consent
-	e, err := s.svc.Wallet.Enroll(c.UserContext(), strings.TrimSpace(in.Token), consent)
+	e, err := h.wallet.Enroll(c.UserContext(), strings.TrimSpace(in.Token), consent)
 	if err != nil {
 		return err
 	}
 	return httpkit.Created(c, e)
 }
 
-func (s *Server) walletCode(c *fiber.Ctx) error {
-	code, err := s.svc.Wallet.CurrentCode(walletOf(c))
+func (h *Handler) walletCode(c *fiber.Ctx) error {
+	code, err := h.wallet.CurrentCode(walletOf(c))
 	if err != nil {
 		return err
 	}
@@ -76,8 +76,8 @@ func (s *Server) walletCode(c *fiber.Ctx) error {
 	return c.JSON(code)
 }
 
-func (s *Server) walletCodePNG(c *fiber.Ctx) error {
-	code, err := s.svc.Wallet.CurrentCode(walletOf(c))
+func (h *Handler) walletCodePNG(c *fiber.Ctx) error {
+	code, err := h.wallet.CurrentCode(walletOf(c))
 	if err != nil {
 		return err
 	}
@@ -91,10 +91,10 @@ func (s *Server) walletCodePNG(c *fiber.Ctx) error {
 	return c.Send(png)
 }
 
-func (s *Server) walletCreateGuestPass(c *fiber.Ctx) error {
+func (h *Handler) walletCreateGuestPass(c *fiber.Ctx) error {
 	w := walletOf(c)
-	if ok, wait := s.limits.WalletGuest.Allow(w.Card.ID); !ok {
-		s.metrics.Throttled.WithLabelValues("guest_pass").Inc()
+	if ok, wait := h.limits.WalletGuest.Allow(w.Card.ID); !ok {
+		h.metrics.Throttled.WithLabelValues("guest_pass").Inc()
 		return httpkit.TooMany(c, wait)
 	}
 	var in struct {
@@ -114,7 +114,7 @@ func (s *Server) walletCreateGuestPass(c *fiber.Ctx) error {
 	if gi.ValidUntil, err = parseOptionalTime("valid_until", in.ValidUntil); err != nil {
 		return err
 	}
-	g, err := s.svc.Wallet.CreateGuestPass(c.UserContext(), w, gi)
+	g, err := h.wallet.CreateGuestPass(c.UserContext(), w, gi)
 	if err != nil {
 		return err
 	}
@@ -128,14 +128,14 @@ func parseOptionalTime(field, v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	if t, err := time.ParseInLocation("2006-01-02", v, jst()); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", v, model.JST()); err == nil {
 		return t.Add(24*time.Hour - time.Second), nil // the end of that day in Japan
 	}
 	return time.Time{}, model.Invalidf(field, "invalid_time", field+" must be an RFC 3339 time such as 2026-12-24T21:00:00+09:00, or a date")
 }
 
-func (s *Server) walletCancelGuestPass(c *fiber.Ctx) error {
-	if err := s.svc.Wallet.CancelGuestPass(c.UserContext(), walletOf(c), utils.CopyString(c.Params("id"))); err != nil {
+func (h *Handler) walletCancelGuestPass(c *fiber.Ctx) error {
+	if err := h.wallet.CancelGuestPass(c.UserContext(), walletOf(c), utils.CopyString(c.Params("id"))); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"cancelled": true})
@@ -146,18 +146,18 @@ func (s *Server) walletCancelGuestPass(c *fiber.Ctx) error {
 // server's, so that it measures its offset from this very round trip
 // (offset = unix_ms - (client_ms + arrival) / 2) and can tell the answer
 // from a copy some cache kept.
-func (s *Server) serverTime(c *fiber.Ctx) error {
+func (h *Handler) serverTime(c *fiber.Ctx) error {
 	out := struct {
 		UnixMS   int64  `json:"unix_ms"`
 		ClientMS *int64 `json:"client_ms,omitempty"`
-	}{UnixMS: s.now().UnixMilli()}
+	}{UnixMS: h.now().UnixMilli()}
 	if v := c.Query("client_ms"); v != "" {
 		ms, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return model.Invalidf("client_ms", "invalid_client_ms", "client_ms must be the client's clock in Unix milliseconds, a whole number.")
 		}
 		out.ClientMS = &ms
-		s.recordWalletClock(c, out.UnixMS-ms)
+		h.recordWalletClock(c, out.UnixMS-ms)
 	}
 	c.Set("Cache-Control", "no-store")
 	return c.JSON(out)
@@ -167,16 +167,16 @@ func (s *Server) serverTime(c *fiber.Ctx) error {
 // from an enrolled wallet (its cookie), for honest stale answers. It is a
 // side note of the time answer: a missing or dead wallet, or a failure to
 // write, changes nothing in the answer.
-func (s *Server) recordWalletClock(c *fiber.Ctx, offsetMS int64) {
+func (h *Handler) recordWalletClock(c *fiber.Ctx, offsetMS int64) {
 	tok := c.Cookies(httpkit.WalletCookie)
 	if tok == "" {
 		return
 	}
-	w, err := s.svc.Wallet.Open(c.UserContext(), utils.CopyString(tok))
+	w, err := h.wallet.Open(c.UserContext(), utils.CopyString(tok))
 	if err != nil {
 		return
 	}
-	if err := s.svc.Wallet.RecordClock(c.UserContext(), w, offsetMS); err != nil {
-		s.log.Warn("wallet clock not recorded", "err", err, "request_id", consoleRequestID(c))
+	if err := h.wallet.RecordClock(c.UserContext(), w, offsetMS); err != nil {
+		h.log.Warn("wallet clock not recorded", "err", err, "request_id", httpkit.RequestID(c))
 	}
 }

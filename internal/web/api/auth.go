@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"errors"
@@ -10,13 +10,13 @@ import (
 )
 
 // bearer authenticates an API key and checks its role.
-func (s *Server) bearer(roles ...string) fiber.Handler {
+func (h *Handler) bearer(roles ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		tok, ok := httpkit.BearerToken(c)
 		if !ok {
 			return model.NewProblem(model.ErrUnauthorized, "unauthorized", "Send Authorization: Bearer <token>.")
 		}
-		p, err := s.svc.Auth.Bearer(c.UserContext(), tok)
+		p, err := h.auth.Bearer(c.UserContext(), tok)
 		if err != nil {
 			if errors.Is(err, model.ErrUnauthorized) {
 				var pr *model.Problem

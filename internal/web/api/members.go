@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"net/url"
@@ -11,28 +11,27 @@ import (
 
 	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/model"
-	"github.com/alumnipass/alumnipass/internal/store"
 	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
-func (s *Server) getKeys(c *fiber.Ctx) error {
+func (h *Handler) getKeys(c *fiber.Ctx) error {
 	c.Set("Cache-Control", "public, max-age=300")
-	return c.JSON(fiber.Map{"keys": s.svc.Keys.JWKS()})
+	return c.JSON(fiber.Map{"keys": h.keys.JWKS()})
 }
 
-func (s *Server) createMember(c *fiber.Ctx) error {
+func (h *Handler) createMember(c *fiber.Ctx) error {
 	var in members.Input
 	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	m, err := s.svc.Members.Create(c.UserContext(), httpkit.Principal(c), in)
+	m, err := h.members.Create(c.UserContext(), httpkit.Principal(c), in)
 	if err != nil {
 		return err
 	}
 	return httpkit.Created(c, m)
 }
 
-func (s *Server) listMembers(c *fiber.Ctx) error {
+func (h *Handler) listMembers(c *fiber.Ctx) error {
 	limit := 50
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -41,7 +40,7 @@ func (s *Server) listMembers(c *fiber.Ctx) error {
 		}
 		limit = n
 	}
-	ms, next, err := s.svc.Members.List(c.UserContext(), store.MemberFilter{
+	ms, next, err := h.members.List(c.UserContext(), members.MemberFilter{
 		Query: utils.CopyString(c.Query("q")), Status: utils.CopyString(c.Query("status")),
 		Tier: utils.CopyString(c.Query("tier")), After: utils.CopyString(c.Query("cursor")), Limit: limit})
 	if err != nil {
@@ -54,15 +53,15 @@ func (s *Server) listMembers(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"members": ms, "next_cursor": nc})
 }
 
-func (s *Server) getMember(c *fiber.Ctx) error {
-	d, err := s.svc.Members.Get(c.UserContext(), utils.CopyString(c.Params("id")))
+func (h *Handler) getMember(c *fiber.Ctx) error {
+	d, err := h.members.Get(c.UserContext(), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
 	return c.JSON(d)
 }
 
-func (s *Server) memberStatus(action string) fiber.Handler {
+func (h *Handler) memberStatus(action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var in struct {
 			Reason string `json:"reason"`
@@ -72,7 +71,7 @@ func (s *Server) memberStatus(action string) fiber.Handler {
 				return err
 			}
 		}
-		m, err := s.svc.Members.ChangeStatus(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), action, in.Reason)
+		m, err := h.members.ChangeStatus(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), action, in.Reason)
 		if err != nil {
 			return err
 		}
@@ -80,15 +79,15 @@ func (s *Server) memberStatus(action string) fiber.Handler {
 	}
 }
 
-func (s *Server) issueCard(c *fiber.Ctx) error {
-	out, err := s.svc.Members.IssueCard(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
+func (h *Handler) issueCard(c *fiber.Ctx) error {
+	out, err := h.members.IssueCard(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
 	return httpkit.Created(c, out)
 }
 
-func (s *Server) importMembers(c *fiber.Ctx) error {
+func (h *Handler) importMembers(c *fiber.Ctx) error {
 	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
 	if !strings.HasPrefix(ct, "text/csv") && !strings.HasPrefix(ct, "application/octet-stream") && !strings.HasPrefix(ct, "text/plain") {
 		return model.NewProblem(model.ErrInvalid, "unsupported_media_type", "Send the CSV file as the body with Content-Type: text/csv.")
@@ -100,7 +99,7 @@ func (s *Server) importMembers(c *fiber.Ctx) error {
 		}
 	}
 	dry := c.Query("dry_run") == "1" || c.Query("dry_run") == "true"
-	rep, err := s.svc.Members.Import(c.UserContext(), httpkit.Principal(c), c.Body(), utils.CopyString(enc), dry)
+	rep, err := h.members.Import(c.UserContext(), httpkit.Principal(c), c.Body(), utils.CopyString(enc), dry)
 	if err != nil {
 		return err
 	}
@@ -113,8 +112,8 @@ func (s *Server) importMembers(c *fiber.Ctx) error {
 	return c.JSON(rep)
 }
 
-func (s *Server) listAudit(c *fiber.Ctx) error {
-	f := store.AuditFilter{ActorID: utils.CopyString(c.Query("actor")), TargetID: utils.CopyString(c.Query("target")),
+func (h *Handler) listAudit(c *fiber.Ctx) error {
+	f := members.AuditFilter{ActorID: utils.CopyString(c.Query("actor")), TargetID: utils.CopyString(c.Query("target")),
 		TargetType: utils.CopyString(c.Query("target_type")), Action: utils.CopyString(c.Query("action")), Before: utils.CopyString(c.Query("cursor"))}
 	var err error
 	if f.Since, err = parseTimeParam(c, "since"); err != nil {
@@ -128,7 +127,7 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 			return model.Invalidf("limit", "invalid_limit", "limit must be a whole number from 1 to 500")
 		}
 	}
-	es, err := s.svc.Members.Audit(c.UserContext(), f)
+	es, err := h.members.Audit(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
@@ -153,8 +152,8 @@ func parseTimeParam(c *fiber.Ctx, name string) (time.Time, error) {
 	return time.Time{}, model.Invalidf(name, "invalid_time", name+" must be an RFC 3339 time or a date (YYYY-MM-DD)")
 }
 
-func (s *Server) exportMember(c *fiber.Ctx) error {
-	e, err := s.svc.Members.Export(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
+func (h *Handler) exportMember(c *fiber.Ctx) error {
+	e, err := h.members.Export(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
@@ -163,14 +162,14 @@ func (s *Server) exportMember(c *fiber.Ctx) error {
 	return c.JSON(e)
 }
 
-func (s *Server) eraseMember(c *fiber.Ctx) error {
+func (h *Handler) eraseMember(c *fiber.Ctx) error {
 	var in struct {
 		Reason string `json:"reason"`
 	}
 	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	if err := s.svc.Members.Erase(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.Reason); err != nil {
+	if err := h.members.Erase(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.Reason); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"erased": true})

@@ -1,6 +1,8 @@
-package web
+package api
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -11,20 +13,20 @@ import (
 	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
-func (s *Server) createPartner(c *fiber.Ctx) error {
+func (h *Handler) createPartner(c *fiber.Ctx) error {
 	var in partners.PartnerInput
 	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	d, err := s.svc.Partners.CreatePartner(c.UserContext(), httpkit.Principal(c), in)
+	d, err := h.partners.CreatePartner(c.UserContext(), httpkit.Principal(c), in)
 	if err != nil {
 		return err
 	}
 	return httpkit.Created(c, d)
 }
 
-func (s *Server) listPartners(c *fiber.Ctx) error {
-	ps, err := s.svc.Partners.List(c.UserContext(), httpkit.Principal(c))
+func (h *Handler) listPartners(c *fiber.Ctx) error {
+	ps, err := h.partners.List(c.UserContext(), httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
@@ -34,29 +36,29 @@ func (s *Server) listPartners(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"partners": ps})
 }
 
-func (s *Server) getPartner(c *fiber.Ctx) error {
-	d, err := s.svc.Partners.Get(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
+func (h *Handler) getPartner(c *fiber.Ctx) error {
+	d, err := h.partners.Get(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
 	return c.JSON(d)
 }
 
-func (s *Server) addVenue(c *fiber.Ctx) error {
+func (h *Handler) addVenue(c *fiber.Ctx) error {
 	var in struct {
 		Name string `json:"name"`
 	}
 	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	v, err := s.svc.Partners.AddVenue(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.Name)
+	v, err := h.partners.AddVenue(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.Name)
 	if err != nil {
 		return err
 	}
 	return httpkit.Created(c, v)
 }
 
-func (s *Server) createKey(c *fiber.Ctx) error {
+func (h *Handler) createKey(c *fiber.Ctx) error {
 	var in struct {
 		Name    string `json:"name"`
 		VenueID string `json:"venue_id"`
@@ -64,15 +66,15 @@ func (s *Server) createKey(c *fiber.Ctx) error {
 	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	k, err := s.svc.Partners.CreateKey(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name)
+	k, err := h.partners.CreateKey(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name)
 	if err != nil {
 		return err
 	}
 	return httpkit.Created(c, k)
 }
 
-func (s *Server) listKeys(c *fiber.Ctx) error {
-	ks, err := s.svc.Partners.Keys(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
+func (h *Handler) listKeys(c *fiber.Ctx) error {
+	ks, err := h.partners.Keys(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
@@ -82,14 +84,14 @@ func (s *Server) listKeys(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"keys": ks})
 }
 
-func (s *Server) revokeKey(c *fiber.Ctx) error {
-	if err := s.svc.Partners.RevokeKey(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), utils.CopyString(c.Params("key"))); err != nil {
+func (h *Handler) revokeKey(c *fiber.Ctx) error {
+	if err := h.partners.RevokeKey(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), utils.CopyString(c.Params("key"))); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"revoked": true})
 }
 
-func (s *Server) createPairing(c *fiber.Ctx) error {
+func (h *Handler) createPairing(c *fiber.Ctx) error {
 	var in struct {
 		Name    string `json:"name"`
 		VenueID string `json:"venue_id"`
@@ -99,27 +101,27 @@ func (s *Server) createPairing(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	pr, err := s.svc.Partners.CreatePairing(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name, s.cfg.BaseURL)
+	pr, err := h.partners.CreatePairing(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in.VenueID, in.Name, h.cfg.BaseURL)
 	if err != nil {
 		return err
 	}
 	return httpkit.Created(c, pr)
 }
 
-func (s *Server) createPerk(c *fiber.Ctx) error {
+func (h *Handler) createPerk(c *fiber.Ctx) error {
 	var in partners.PerkInput
 	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	pk, err := s.svc.Partners.CreatePerk(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in)
+	pk, err := h.partners.CreatePerk(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), in)
 	if err != nil {
 		return err
 	}
 	return httpkit.Created(c, perkJSON(*pk))
 }
 
-func (s *Server) listPerks(c *fiber.Ctx) error {
-	ps, err := s.svc.Partners.Perks(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
+func (h *Handler) listPerks(c *fiber.Ctx) error {
+	ps, err := h.partners.Perks(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
@@ -137,15 +139,15 @@ func perkJSON(p model.Perk) fiber.Map {
 		"limit_per_month": p.LimitPerMonth, "days": append([]string{}, splitComma(p.Days)...), "hours": p.Hours, "active": p.Active, "created_at": p.CreatedAt}
 }
 
-func (s *Server) partnerRedemptions(c *fiber.Ctx) error {
+func (h *Handler) partnerRedemptions(c *fiber.Ctx) error {
 	since, err := parseTimeParam(c, "since")
 	if err != nil {
 		return err
 	}
 	if since.IsZero() {
-		since = s.now().AddDate(0, -1, 0)
+		since = h.now().AddDate(0, -1, 0)
 	}
-	lines, err := s.svc.Partners.Report(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), since)
+	lines, err := h.partners.Report(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Params("id")), since)
 	if err != nil {
 		return err
 	}
@@ -155,9 +157,9 @@ func (s *Server) partnerRedemptions(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"redemptions": lines, "since": since.Format(time.RFC3339)})
 }
 
-func (s *Server) pairDevice(c *fiber.Ctx) error {
-	if ok, wait := s.limits.Pairing.Allow("pair:" + c.IP()); !ok {
-		s.metrics.Throttled.WithLabelValues("pairing").Inc()
+func (h *Handler) pairDevice(c *fiber.Ctx) error {
+	if ok, wait := h.limits.Pairing.Allow("pair:" + c.IP()); !ok {
+		h.metrics.Throttled.WithLabelValues("pairing").Inc()
 		return httpkit.TooMany(c, wait)
 	}
 	var in struct {
@@ -166,15 +168,15 @@ func (s *Server) pairDevice(c *fiber.Ctx) error {
 	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	k, partnerName, err := s.svc.Partners.Pair(c.UserContext(), in.Code)
+	k, partnerName, err := h.partners.Pair(c.UserContext(), in.Code)
 	if err != nil {
 		return err
 	}
 	return httpkit.Created(c, fiber.Map{"key": k.Key, "key_id": k.ID, "venue_id": k.VenueID, "venue_name": k.VenueName, "partner_name": partnerName})
 }
 
-func (s *Server) deviceMe(c *fiber.Ctx) error {
-	d, err := s.svc.Partners.Device(c.UserContext(), httpkit.Principal(c))
+func (h *Handler) deviceMe(c *fiber.Ctx) error {
+	d, err := h.partners.Device(c.UserContext(), httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
@@ -188,12 +190,12 @@ func (s *Server) deviceMe(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"venue_name": d.VenueName, "partner_name": d.PartnerName, "perks": perks})
 }
 
-func (s *Server) redeem(c *fiber.Ctx) error {
+func (h *Handler) redeem(c *fiber.Ctx) error {
 	var in partners.RedeemInput
 	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
 	}
-	r, err := s.svc.Partners.Redeem(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Get("Idempotency-Key")), in)
+	r, err := h.partners.Redeem(c.UserContext(), httpkit.Principal(c), utils.CopyString(c.Get("Idempotency-Key")), in)
 	if err != nil {
 		return err
 	}
@@ -201,4 +203,22 @@ func (s *Server) redeem(c *fiber.Ctx) error {
 		return c.JSON(r)
 	}
 	return httpkit.Created(c, r)
+}
+
+func reportCSV(lines []partners.ReportLine) [][]string {
+	rows := [][]string{{"at", "venue", "perk", "party_size", "member", "guest"}}
+	for _, l := range lines {
+		rows = append(rows, []string{l.At.In(model.JST()).Format(time.DateTime), l.Venue, l.Perk, strconv.Itoa(l.PartySize), l.Member, strconv.FormatBool(l.Guest)})
+	}
+	return rows
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
