@@ -51,6 +51,9 @@ func (c *Conn) RevokeMemberCards(ctx context.Context, memberID string, now time.
 		return nil, fmt.Errorf("revoke member cards: %w", mapErr(err))
 	}
 	for _, id := range ids {
+		if err := c.recordCardRevoked(ctx, id, now); err != nil {
+			return nil, err
+		}
 		if err := c.publish(ctx, EventCard, id); err != nil {
 			return nil, err
 		}
@@ -60,9 +63,15 @@ func (c *Conn) RevokeMemberCards(ctx context.Context, memberID string, now time.
 
 // RevokeCard marks a card revoked; its wallet stops working with it.
 func (c *Conn) RevokeCard(ctx context.Context, id string, now time.Time) error {
+	if c.tx == nil { // the status list entry commits with the revocation
+		return c.s.InTx(ctx, func(tx *Tx) error { return tx.RevokeCard(ctx, id, now) })
+	}
 	const q = `UPDATE cards SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'`
 	if _, err := c.x.ExecContext(ctx, c.q(q), c.ts(now), id); err != nil {
 		return fmt.Errorf("revoke card: %w", mapErr(err))
+	}
+	if err := c.recordCardRevoked(ctx, id, now); err != nil {
+		return err
 	}
 	return c.publish(ctx, EventCard, id)
 }

@@ -55,6 +55,9 @@ func (c *Conn) MemberGuestPasses(ctx context.Context, memberID string, limit int
 
 // CancelGuestPass cancels an unused pass of this member.
 func (c *Conn) CancelGuestPass(ctx context.Context, id, memberID string) error {
+	if c.tx == nil { // the status list entry commits with the cancellation
+		return c.s.InTx(ctx, func(tx *Tx) error { return tx.CancelGuestPass(ctx, id, memberID) })
+	}
 	const q = `UPDATE guest_passes SET status = 'cancelled' WHERE id = ? AND member_id = ? AND status = 'active' AND uses = 0`
 	res, err := c.x.ExecContext(ctx, c.q(q), id, memberID)
 	if err != nil {
@@ -63,7 +66,7 @@ func (c *Conn) CancelGuestPass(ctx context.Context, id, memberID string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("cancel guest pass %s: %w", id, model.ErrConflict)
 	}
-	return nil
+	return c.recordGuestCancelled(ctx, id, "", time.Now().UTC())
 }
 
 // UseGuestPass takes one use of a pass atomically: it fails with ErrLimit

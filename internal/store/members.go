@@ -179,6 +179,9 @@ func (c *Conn) LockMember(ctx context.Context, id string) (*model.Member, error)
 // longer from (another change won), nothing is written and the error is
 // ErrConflict, so an audit entry never claims a "before" that was not there.
 func (c *Conn) SetMemberStatus(ctx context.Context, id string, from, to model.MemberStatus, reason string, now time.Time) error {
+	if c.tx == nil { // the status list entries commit with the change
+		return c.s.InTx(ctx, func(tx *Tx) error { return tx.SetMemberStatus(ctx, id, from, to, reason, now) })
+	}
 	const q = `UPDATE members SET status = ?, status_reason = ?, updated_at = ? WHERE id = ? AND status = ?`
 	res, err := c.x.ExecContext(ctx, c.q(q), string(to), reason, c.ts(now), id, string(from))
 	if err != nil {
@@ -189,6 +192,9 @@ func (c *Conn) SetMemberStatus(ctx context.Context, id string, from, to model.Me
 			return err
 		}
 		return fmt.Errorf("member %s is no longer %s: %w", id, from, model.ErrConflict)
+	}
+	if err := c.recordMemberCards(ctx, id, string(to), now); err != nil {
+		return err
 	}
 	return c.publish(ctx, EventMember, id)
 }
@@ -233,6 +239,12 @@ func (c *Conn) EraseMember(ctx context.Context, id string, now time.Time) error 
 	const qAudit = `UPDATE audit_log SET before_json = '{"erased":true}', after_json = '{"erased":true}' WHERE target_type = 'member' AND target_id = ?`
 	if _, err := c.x.ExecContext(ctx, c.q(qAudit), id); err != nil {
 		return fmt.Errorf("erase audit images: %w", mapErr(err))
+	}
+	if err := c.recordStatus(ctx, StatusSubjectCard, statusRevoked, now, `expires_at FROM cards WHERE member_id = ?`, id); err != nil {
+		return err
+	}
+	if err := c.recordGuestCancelled(ctx, "", id, now); err != nil {
+		return err
 	}
 	return c.publish(ctx, EventMember, id)
 }
