@@ -8,6 +8,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/verify"
 	"github.com/alumnipass/alumnipass/internal/wallet"
 	"github.com/alumnipass/alumnipass/internal/web/api"
+	"github.com/alumnipass/alumnipass/internal/web/public"
 )
 
 // Services are the feature services the handlers call.
@@ -21,10 +22,15 @@ type Services struct {
 	Verifier *verify.Verifier
 }
 
-// routes mounts the surfaces: the JSON API, then the pages.
+// routes mounts the surfaces in one place: the static assets, the JSON
+// API, the public pages, the consoles.
 func (s *Server) routes() {
+	pages := public.New(public.Deps{Config: s.cfg, Now: s.now, Render: s.render, Static: s.static,
+		Limits: s.limits, Metrics: s.metrics, Wallet: s.svc.Wallet})
+	pages.StaticRoutes(s.app)
 	api.New(api.Deps{Config: s.cfg, Log: s.log, Now: s.now, Limits: s.limits, Metrics: s.metrics,
 		Auth: s.svc.Auth, Keys: s.svc.Keys, Members: s.svc.Members, Partners: s.svc.Partners,
 		Wallet: s.svc.Wallet, Verifier: s.svc.Verifier}).Routes(s.app)
-	s.pageRoutes()
+	pages.Routes(s.app)
+	s.adminRoutes()
 }

@@ -101,7 +101,6 @@ func New(d Deps) (*Server, error) {
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
-	s.staticRoutes()
 	s.routes()
 	return s, nil
 }

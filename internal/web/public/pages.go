@@ -1,4 +1,4 @@
-package web
+package public
 
 import (
 	"errors"
@@ -15,17 +15,6 @@ import (
 	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
-// pageRoutes registers the server-rendered pages.
-func (s *Server) pageRoutes() {
-	s.app.Get("/w/enroll/:token", s.enrollPage)
-	s.app.Post("/w/enroll/:token", s.enrollSubmit)
-	s.app.Get("/w", s.walletPage)
-	s.app.Get("/g/:id", s.guestPage)
-	s.app.Get("/g/:id/qr.png", s.guestPNG)
-	s.app.Get("/scan", s.scanPage)
-	s.adminRoutes()
-}
-
 type enrollView struct {
 	Token          string `json:"token"`
 	DisplayName    string `json:"display_name"`
@@ -36,28 +25,28 @@ type enrollView struct {
 	Notice         string `json:"notice"`
 }
 
-func (s *Server) enrollPage(c *fiber.Ctx) error {
-	lang := s.render.Lang(c)
+func (h *Handler) enrollPage(c *fiber.Ctx) error {
+	lang := h.render.Lang(c)
 	token := utils.CopyString(c.Params("token"))
-	v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "wallet.enroll.consent_text")}
+	v := enrollView{Token: token, ConsentVersion: h.cfg.ConsentVersion, ConsentText: h.cat.T(lang, "wallet.enroll.consent_text")}
 	status := fiber.StatusOK
-	info, err := s.svc.Wallet.Inspect(c.UserContext(), token)
+	info, err := h.wallet.Inspect(c.UserContext(), token)
 	if err != nil {
 		var p *model.Problem
 		if !errors.As(err, &p) {
 			return err
 		}
 		status, _ = httpkit.StatusOf(p)
-		v.ErrorCode, v.ErrorMessage = p.Code, s.enrollError(lang, p.Code)
+		v.ErrorCode, v.ErrorMessage = p.Code, h.enrollError(lang, p.Code)
 	} else {
 		v.DisplayName = info.DisplayName
 	}
-	return s.render.Render(c, status, "enroll", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
+	return h.render.Render(c, status, "enroll", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, h.cfg.CookieSecure), Page: v})
 }
 
-func (s *Server) enrollSubmit(c *fiber.Ctx) error {
-	if ok, wait := s.limits.Enroll.Allow("enroll:" + c.IP()); !ok {
-		s.metrics.Throttled.WithLabelValues("enroll").Inc()
+func (h *Handler) enrollSubmit(c *fiber.Ctx) error {
+	if ok, wait := h.limits.Enroll.Allow("enroll:" + c.IP()); !ok {
+		h.metrics.Throttled.WithLabelValues("enroll").Inc()
 		return httpkit.TooMany(c, wait)
 	}
 	if err := httpkit.CheckCSRF(c); err != nil {
@@ -65,34 +54,34 @@ func (s *Server) enrollSubmit(c *fiber.Ctx) error {
 	}
 	token := utils.CopyString(c.Params("token"))
 	consent := c.FormValue("consent") != ""
-	e, err := s.svc.Wallet.Enroll(c.UserContext(), token, consent)
+	e, err := h.wallet.Enroll(c.UserContext(), token, consent)
 	if err != nil {
 		var p *model.Problem
 		if errors.As(err, &p) {
-			lang := s.render.Lang(c)
+			lang := h.render.Lang(c)
 			status, _ := httpkit.StatusOf(p)
-			v := enrollView{Token: token, ConsentVersion: s.cfg.ConsentVersion, ConsentText: s.cat.T(lang, "wallet.enroll.consent_text"),
-				ErrorCode: p.Code, ErrorMessage: s.enrollError(lang, p.Code)}
+			v := enrollView{Token: token, ConsentVersion: h.cfg.ConsentVersion, ConsentText: h.cat.T(lang, "wallet.enroll.consent_text"),
+				ErrorCode: p.Code, ErrorMessage: h.enrollError(lang, p.Code)}
 			if p.Code == "consent_required" {
-				v.ErrorCode, v.Notice = "", s.cat.T(lang, "wallet.enroll.consent_needed")
-				if info, ierr := s.svc.Wallet.Inspect(c.UserContext(), token); ierr == nil {
+				v.ErrorCode, v.Notice = "", h.cat.T(lang, "wallet.enroll.consent_needed")
+				if info, ierr := h.wallet.Inspect(c.UserContext(), token); ierr == nil {
 					v.DisplayName = info.DisplayName
 				}
 			}
-			return s.render.Render(c, status, "enroll", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
+			return h.render.Render(c, status, "enroll", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, h.cfg.CookieSecure), Page: v})
 		}
 		return err
 	}
-	c.Cookie(&fiber.Cookie{Name: httpkit.WalletCookie, Value: e.WalletToken, Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure,
+	c.Cookie(&fiber.Cookie{Name: httpkit.WalletCookie, Value: e.WalletToken, Path: "/", HTTPOnly: true, Secure: h.cfg.CookieSecure,
 		SameSite: "Strict", Expires: e.ExpiresAt})
 	return c.Redirect("/w", fiber.StatusSeeOther)
 }
 
 // enrollError is the catalogue's words for an enrolment problem, or "" so
 // that the page falls back to its generic message.
-func (s *Server) enrollError(lang, code string) string {
+func (h *Handler) enrollError(lang, code string) string {
 	key := "wallet.enroll.error." + code
-	if msg := s.cat.T(lang, key); msg != key {
+	if msg := h.cat.T(lang, key); msg != key {
 		return msg
 	}
 	return ""
@@ -149,29 +138,29 @@ type walletQuota struct {
 	Used  int `json:"used"`
 }
 
-func (s *Server) walletPage(c *fiber.Ctx) error {
+func (h *Handler) walletPage(c *fiber.Ctx) error {
 	tok := c.Cookies(httpkit.WalletCookie)
 	if tok == "" {
-		return s.render.Error(c, fiber.StatusUnauthorized, "no_wallet", s.cat.T(s.render.Lang(c), "wallet.no_wallet"))
+		return h.render.Error(c, fiber.StatusUnauthorized, "no_wallet", h.cat.T(h.render.Lang(c), "wallet.no_wallet"))
 	}
-	w, err := s.svc.Wallet.Open(c.UserContext(), utils.CopyString(tok))
+	w, err := h.wallet.Open(c.UserContext(), utils.CopyString(tok))
 	if errors.Is(err, model.ErrUnauthorized) {
-		return s.render.Error(c, fiber.StatusUnauthorized, "no_wallet", s.cat.T(s.render.Lang(c), "wallet.no_wallet"))
+		return h.render.Error(c, fiber.StatusUnauthorized, "no_wallet", h.cat.T(h.render.Lang(c), "wallet.no_wallet"))
 	}
 	if err != nil {
 		return err
 	}
-	view, err := s.svc.Wallet.View(c.UserContext(), w)
+	view, err := h.wallet.View(c.UserContext(), w)
 	if err != nil {
 		return err
 	}
-	lang := s.render.Lang(c)
+	lang := h.render.Lang(c)
 	status := string(w.Member.Status)
 	if w.Card.Status != model.CardActive && status == string(model.MemberActive) {
 		status = string(model.MemberRevoked)
 	}
 	v := walletView{DisplayName: w.Member.DisplayName(), Tier: w.Member.Tier,
-		ExpiresAt: w.Card.ExpiresAt.Format(time.RFC3339), Status: status, Messages: walletMessages(s.cat.Prefix(lang, "wallet.")),
+		ExpiresAt: w.Card.ExpiresAt.Format(time.RFC3339), Status: status, Messages: walletMessages(h.cat.Prefix(lang, "wallet.")),
 		GuestQuota: walletQuota{Limit: view.QuotaLimit, Used: view.QuotaUsed}, Perks: []walletPerk{}, History: []walletHistory{}, GuestPasses: []walletGuest{}}
 	if status == string(model.MemberActive) {
 		v.SignedPart, v.SecretB32 = w.Card.SignedPart, credential.TOTPSecretBase32(w.Secret)
@@ -181,20 +170,20 @@ func (s *Server) walletPage(c *fiber.Ctx) error {
 			Description: model.Localized(lang, p.Description, p.DescriptionEn), Companions: p.Companions})
 	}
 	for _, u := range view.Uses {
-		at := u.At.In(jst())
+		at := u.At.In(model.JST())
 		h := walletHistory{At: at.Format(time.RFC3339), AtText: at.Format("2006-01-02 15:04"), Partner: u.PartnerName, Venue: u.VenueName,
-			Perk: model.Localized(lang, u.PerkTitle, u.PerkTitleEn), PartySize: u.PartySize, Guest: u.Guest, PartyText: s.partyText(lang, u.PartySize)}
+			Perk: model.Localized(lang, u.PerkTitle, u.PerkTitleEn), PartySize: u.PartySize, Guest: u.Guest, PartyText: h.partyText(lang, u.PartySize)}
 		if h.Venue == h.Partner {
 			h.Venue = ""
 		}
 		v.History = append(v.History, h)
 	}
 	for _, g := range view.GuestPasses {
-		v.GuestPasses = append(v.GuestPasses, walletGuest{ID: g.ID, ShareURL: s.cfg.BaseURL + "/g/" + g.ID, PNGURL: "/g/" + g.ID + "/qr.png",
-			PartySize: g.PartySize, ValidFrom: g.ValidFrom.In(jst()).Format(time.RFC3339), ValidUntil: g.ValidUntil.In(jst()).Format(time.RFC3339),
+		v.GuestPasses = append(v.GuestPasses, walletGuest{ID: g.ID, ShareURL: h.cfg.BaseURL + "/g/" + g.ID, PNGURL: "/g/" + g.ID + "/qr.png",
+			PartySize: g.PartySize, ValidFrom: g.ValidFrom.In(model.JST()).Format(time.RFC3339), ValidUntil: g.ValidUntil.In(model.JST()).Format(time.RFC3339),
 			Uses: g.Uses, MaxUses: g.MaxUses, Status: g.Status})
 	}
-	return s.render.Render(c, fiber.StatusOK, "wallet", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
+	return h.render.Render(c, fiber.StatusOK, "wallet", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, h.cfg.CookieSecure), Page: v})
 }
 
 type guestView struct {
@@ -209,13 +198,13 @@ type guestView struct {
 	PNGURL          string `json:"png_url"`
 }
 
-func (s *Server) guestPage(c *fiber.Ctx) error {
-	g, host, err := s.svc.Wallet.GuestPass(c.UserContext(), utils.CopyString(c.Params("id")))
+func (h *Handler) guestPage(c *fiber.Ctx) error {
+	g, host, err := h.wallet.GuestPass(c.UserContext(), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
 	status := g.Status
-	now := s.now()
+	now := h.now()
 	switch {
 	case status != "active":
 	case g.Uses >= g.MaxUses:
@@ -225,13 +214,13 @@ func (s *Server) guestPage(c *fiber.Ctx) error {
 	case host.Status != model.MemberActive:
 		status = "revoked"
 	}
-	v := guestView{HostDisplayName: host.DisplayName(), PartySize: g.PartySize, ValidFrom: g.ValidFrom.In(jst()).Format("2006-01-02 15:04"),
-		ValidUntil: g.ValidUntil.In(jst()).Format("2006-01-02 15:04"), Uses: g.Uses, MaxUses: g.MaxUses, Status: status, Code: g.Code, PNGURL: "/g/" + g.ID + "/qr.png"}
-	return s.render.Render(c, fiber.StatusOK, "guest", httpkit.PageData{CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
+	v := guestView{HostDisplayName: host.DisplayName(), PartySize: g.PartySize, ValidFrom: g.ValidFrom.In(model.JST()).Format("2006-01-02 15:04"),
+		ValidUntil: g.ValidUntil.In(model.JST()).Format("2006-01-02 15:04"), Uses: g.Uses, MaxUses: g.MaxUses, Status: status, Code: g.Code, PNGURL: "/g/" + g.ID + "/qr.png"}
+	return h.render.Render(c, fiber.StatusOK, "guest", httpkit.PageData{CSRF: httpkit.CSRFToken(c, h.cfg.CookieSecure), Page: v})
 }
 
-func (s *Server) guestPNG(c *fiber.Ctx) error {
-	g, _, err := s.svc.Wallet.GuestPass(c.UserContext(), utils.CopyString(c.Params("id")))
+func (h *Handler) guestPNG(c *fiber.Ctx) error {
+	g, _, err := h.wallet.GuestPass(c.UserContext(), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
@@ -253,10 +242,10 @@ type scanView struct {
 	Messages    map[string]string `json:"messages"`
 }
 
-func (s *Server) scanPage(c *fiber.Ctx) error {
-	lang := s.render.Lang(c)
-	v := scanView{Perks: []any{}, Messages: s.cat.Prefix(lang, "scan.")}
-	return s.render.Render(c, fiber.StatusOK, "scan", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, s.cfg.CookieSecure), Page: v})
+func (h *Handler) scanPage(c *fiber.Ctx) error {
+	lang := h.render.Lang(c)
+	v := scanView{Perks: []any{}, Messages: h.cat.Prefix(lang, "scan.")}
+	return h.render.Render(c, fiber.StatusOK, "scan", httpkit.PageData{Lang: lang, CSRF: httpkit.CSRFToken(c, h.cfg.CookieSecure), Page: v})
 }
 
 // walletMessages drops the enrolment page's texts, which the wallet's
@@ -271,9 +260,9 @@ func walletMessages(all map[string]string) map[string]string {
 }
 
 // partyText is "1 person" or "3 people" in the page's language.
-func (s *Server) partyText(lang string, n int) string {
+func (h *Handler) partyText(lang string, n int) string {
 	if n == 1 {
-		return s.cat.T(lang, "wallet.history.party.one")
+		return h.cat.T(lang, "wallet.history.party.one")
 	}
-	return strings.ReplaceAll(s.cat.T(lang, "wallet.history.party"), "{n}", strconv.Itoa(n))
+	return strings.ReplaceAll(h.cat.T(lang, "wallet.history.party"), "{n}", strconv.Itoa(n))
 }

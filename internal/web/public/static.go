@@ -1,4 +1,4 @@
-package web
+package public
 
 import (
 	"io/fs"
@@ -11,10 +11,10 @@ import (
 // staticRoutes serves the embedded assets. Assets are small and few, so they
 // are read from the embedded FS per request; browsers cache them for an hour
 // and revalidate, and the service worker keeps them for offline use.
-func (s *Server) staticRoutes() {
+func (h *Handler) staticRoutes(a fiber.Router) {
 	serve := func(name, cache string) fiber.Handler {
 		return func(c *fiber.Ctx) error {
-			b, err := fs.ReadFile(s.static, name)
+			b, err := fs.ReadFile(h.static, name)
 			if err != nil {
 				return fiber.ErrNotFound
 			}
@@ -35,12 +35,12 @@ func (s *Server) staticRoutes() {
 			return c.Send(b)
 		}
 	}
-	s.app.Get("/sw.js", serve("sw.js", "no-cache"))
-	s.app.Get("/manifest.webmanifest", serve("manifest.webmanifest", "public, max-age=3600"))
+	a.Get("/sw.js", serve("sw.js", "no-cache"))
+	a.Get("/manifest.webmanifest", serve("manifest.webmanifest", "public, max-age=3600"))
 	// Browsers ask for /favicon.ico on every site whatever the page links;
 	// the icon changes with a release at most, so it is kept for a day.
-	s.app.Get("/favicon.ico", serve("icons/favicon.ico", "public, max-age=86400"))
-	s.app.Get("/static/*", func(c *fiber.Ctx) error {
+	a.Get("/favicon.ico", serve("icons/favicon.ico", "public, max-age=86400"))
+	a.Get("/static/*", func(c *fiber.Ctx) error {
 		p := path.Clean("/" + c.Params("*"))[1:]
 		if p == "" || path.Ext(p) == ".go" || path.Dir(p) == "templates" || path.Dir(p) == "i18n" {
 			return fiber.ErrNotFound
