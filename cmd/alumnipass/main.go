@@ -26,6 +26,8 @@ Usage:
                                             import members from an HR CSV export
   alumnipass purge                          delete verifications older than the retention
   alumnipass healthcheck                    exit 0 when the local server answers /healthz
+  alumnipass verify-offline --keys KEYS.json --status STATUS-LIST [--status DELTA…] CODE
+                                            decide about a code without the server; JSON verdict
 
 Configuration comes from the environment; see README.md.
 `
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPurge(ctx, stdout, stderr)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, stdout)
+	case "verify-offline":
+		return cmdVerifyOffline(args[1:], os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "alumnipass", version)
 		return nil
