@@ -2,7 +2,7 @@ package members
 
 import "github.com/alumnipass/alumnipass/internal/store"
 
-// The filters of List and Audit, named here so that callers (the web
+// The filters of List and Audit and the rows of Redemptions, named here so that callers (the web
 // surfaces) need not import the store. They are aliases for now (issue 18,
 // first step); the store is still where they are defined.
 type (
@@ -12,4 +12,6 @@ type (
 	// AuditFilter selects audit entries: actor, target, action, a time
 	// range, a cursor and a page size.
 	AuditFilter = store.AuditFilter
+	// RedemptionRow is one perk use of a member (Redemptions).
+	RedemptionRow = store.PartnerRedemptionRow
 )

@@ -8,6 +8,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/verify"
 	"github.com/alumnipass/alumnipass/internal/wallet"
 	"github.com/alumnipass/alumnipass/internal/web/api"
+	"github.com/alumnipass/alumnipass/internal/web/console"
 	"github.com/alumnipass/alumnipass/internal/web/public"
 )
 
@@ -32,5 +33,7 @@ func (s *Server) routes() {
 		Auth: s.svc.Auth, Keys: s.svc.Keys, Members: s.svc.Members, Partners: s.svc.Partners,
 		Wallet: s.svc.Wallet, Verifier: s.svc.Verifier}).Routes(s.app)
 	pages.Routes(s.app)
-	s.adminRoutes()
+	console.New(console.Deps{Config: s.cfg, Log: s.log, Now: s.now, Render: s.render, Static: s.static,
+		Limits: s.limits, Metrics: s.metrics, Auth: s.svc.Console, Members: s.svc.Members,
+		Partners: s.svc.Partners}).Routes(s.app)
 }

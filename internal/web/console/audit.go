@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/model"
-	"github.com/alumnipass/alumnipass/internal/store"
 )
 
 // auditRow is one audit entry as the console shows it.
@@ -40,11 +40,11 @@ type auditTable struct {
 	Rows []auditRow
 }
 
-func (s *Server) auditRows(lang string, es []model.AuditEntry) auditTable {
+func (h *Handler) auditRows(lang string, es []model.AuditEntry) auditTable {
 	out := make([]auditRow, 0, len(es))
 	for _, e := range es {
-		r := auditRow{At: consoleTime(e.At), Actor: e.ActorName, ActorType: s.consoleLabel(lang, "admin.actor.", e.ActorType), Action: e.Action,
-			ActionLabel: s.consoleLabel(lang, "admin.action.", e.Action), TargetType: s.consoleLabel(lang, "admin.target.", e.TargetType),
+		r := auditRow{At: consoleTime(e.At), Actor: e.ActorName, ActorType: h.consoleLabel(lang, "admin.actor.", e.ActorType), Action: e.Action,
+			ActionLabel: h.consoleLabel(lang, "admin.action.", e.Action), TargetType: h.consoleLabel(lang, "admin.target.", e.TargetType),
 			Target: consoleShortID(e.TargetID), RequestID: e.RequestID, Before: auditJSON(e.Before), After: auditJSON(e.After)}
 		if r.Actor == "" {
 			r.Actor = e.ActorID
@@ -84,20 +84,20 @@ type auditView struct {
 
 const auditPage = 50
 
-func (s *Server) adminAudit(c *fiber.Ctx) error {
+func (h *Handler) adminAudit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	lang := s.render.Lang(c)
+	lang := h.render.Lang(c)
 	v := auditView{Actor: strings.TrimSpace(utils.CopyString(c.Query("actor"))), Target: strings.TrimSpace(utils.CopyString(c.Query("target"))),
 		Action: utils.CopyString(c.Query("action")), Since: utils.CopyString(c.Query("since")), Until: utils.CopyString(c.Query("until"))}
 	for _, a := range auditActions() {
-		v.Actions = append(v.Actions, consoleOption{Value: a, Label: s.consoleLabel(lang, "admin.action.", a), Selected: a == v.Action})
+		v.Actions = append(v.Actions, consoleOption{Value: a, Label: h.consoleLabel(lang, "admin.action.", a), Selected: a == v.Action})
 	}
-	f := store.AuditFilter{ActorID: v.Actor, TargetID: v.Target, Action: v.Action, Before: utils.CopyString(c.Query("cursor")), Limit: auditPage}
+	f := members.AuditFilter{ActorID: v.Actor, TargetID: v.Target, Action: v.Action, Before: utils.CopyString(c.Query("cursor")), Limit: auditPage}
 	bad := func(key string) error {
-		return s.consolePage(c, fiber.StatusBadRequest, "admin_audit", "audit", v, consoleNotice{Text: s.cat.T(lang, key), Tone: "bad"})
+		return h.consolePage(c, fiber.StatusBadRequest, "admin_audit", "audit", v, consoleNotice{Text: h.cat.T(lang, key), Tone: "bad"})
 	}
 	if strings.Contains(v.Actor, "@") {
-		a, err := s.svc.Console.AdminByEmail(ctx, v.Actor)
+		a, err := h.auth.AdminByEmail(ctx, v.Actor)
 		switch {
 		case errors.Is(err, model.ErrNotFound):
 			f.ActorID = "-"
@@ -114,11 +114,11 @@ func (s *Server) adminAudit(c *fiber.Ctx) error {
 	if f.Until, err = consoleDay(v.Until, 1); err != nil {
 		return bad("admin.audit.bad_date")
 	}
-	es, err := s.svc.Members.Audit(ctx, f)
+	es, err := h.members.Audit(ctx, f)
 	if err != nil {
 		return err
 	}
-	v.Table = s.auditRows(lang, es)
+	v.Table = h.auditRows(lang, es)
 	q := url.Values{}
 	for k, val := range map[string]string{"actor": v.Actor, "target": v.Target, "action": v.Action, "since": v.Since, "until": v.Until} {
 		if val != "" {
@@ -132,7 +132,7 @@ func (s *Server) adminAudit(c *fiber.Ctx) error {
 		q.Set("cursor", es[len(es)-1].ID)
 		v.NextURL = "/admin/audit?" + q.Encode()
 	}
-	return s.consolePage(c, fiber.StatusOK, "admin_audit", "audit", v, consoleNotice{})
+	return h.consolePage(c, fiber.StatusOK, "admin_audit", "audit", v, consoleNotice{})
 }
 
 // consoleDay reads a YYYY-MM-DD date as the start of that day in Japan time,
@@ -141,7 +141,7 @@ func consoleDay(v string, days int) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.ParseInLocation("2006-01-02", v, jst())
+	t, err := time.ParseInLocation("2006-01-02", v, model.JST())
 	if err != nil {
 		return time.Time{}, err
 	}

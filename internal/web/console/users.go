@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"github.com/gofiber/fiber/v2"
@@ -26,51 +26,51 @@ type userRow struct {
 	TOTP, Disabled                                   bool
 }
 
-func (s *Server) adminUsers(c *fiber.Ctx) error {
-	return s.usersPage(c, fiber.StatusOK, auth.NewAdmin{Role: model.RoleHR, Locale: "ja"}, "", consoleNotice{})
+func (h *Handler) adminUsers(c *fiber.Ctx) error {
+	return h.usersPage(c, fiber.StatusOK, auth.NewAdmin{Role: model.RoleHR, Locale: "ja"}, "", consoleNotice{})
 }
 
-func (s *Server) usersPage(c *fiber.Ctx, status int, in auth.NewAdmin, field string, n consoleNotice) error {
+func (h *Handler) usersPage(c *fiber.Ctx, status int, in auth.NewAdmin, field string, n consoleNotice) error {
 	ctx := c.UserContext()
-	lang := s.render.Lang(c)
-	as, err := s.svc.Console.ListAdmins(ctx)
+	lang := h.render.Lang(c)
+	as, err := h.auth.ListAdmins(ctx)
 	if err != nil {
 		return err
 	}
-	ps, err := s.svc.Partners.List(ctx, httpkit.Principal(c))
+	ps, err := h.partners.List(ctx, httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
 	names := map[string]string{}
-	v := usersView{In: in, Field: field, Locales: s.localeOptions(lang, in.Locale)}
+	v := usersView{In: in, Field: field, Locales: h.localeOptions(lang, in.Locale)}
 	v.In.Password = ""
 	for _, p := range ps {
 		names[p.ID] = p.Name
 		v.Partners = append(v.Partners, consoleOption{Value: p.ID, Label: p.Name, Selected: p.ID == in.PartnerID})
 	}
 	for _, r := range []string{model.RoleAdmin, model.RoleHR, model.RoleViewer, model.RolePartnerManager} {
-		v.Roles = append(v.Roles, consoleOption{Value: r, Label: s.cat.T(lang, "admin.role."+r), Selected: r == in.Role})
+		v.Roles = append(v.Roles, consoleOption{Value: r, Label: h.cat.T(lang, "admin.role."+r), Selected: r == in.Role})
 	}
 	for _, a := range as {
-		row := userRow{Email: a.Email, Name: a.Name, Role: a.Role, RoleLabel: s.consoleLabel(lang, "admin.role.", a.Role),
+		row := userRow{Email: a.Email, Name: a.Name, Role: a.Role, RoleLabel: h.consoleLabel(lang, "admin.role.", a.Role),
 			CreatedAt: consoleTime(a.CreatedAt), TOTP: a.TOTPEnabled, Disabled: a.DisabledAt != nil}
 		if a.PartnerID != nil {
 			row.Partner = names[*a.PartnerID]
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	return s.consolePage(c, status, "admin_users", "users", v, n)
+	return h.consolePage(c, status, "admin_users", "users", v, n)
 }
 
-func (s *Server) adminUserCreate(c *fiber.Ctx) error {
+func (h *Handler) adminUserCreate(c *fiber.Ctx) error {
 	in := auth.NewAdmin{Email: consoleForm(c, "email"), Name: consoleForm(c, "name"), Password: utils.CopyString(c.FormValue("password")),
 		Role: consoleForm(c, "role"), PartnerID: consoleForm(c, "partner_id"), Locale: consoleForm(c, "locale")}
-	if _, err := s.svc.Console.AddAdmin(c.UserContext(), httpkit.Principal(c), in); err != nil {
-		msg, field, status, ok := s.formProblem(s.render.Lang(c), err)
+	if _, err := h.auth.AddAdmin(c.UserContext(), httpkit.Principal(c), in); err != nil {
+		msg, field, status, ok := h.formProblem(h.render.Lang(c), err)
 		if !ok {
 			return err
 		}
-		return s.usersPage(c, status, in, field, consoleNotice{Text: msg, Tone: "bad"})
+		return h.usersPage(c, status, in, field, consoleNotice{Text: msg, Tone: "bad"})
 	}
 	return c.Redirect("/admin/users?msg=user_created", fiber.StatusSeeOther)
 }

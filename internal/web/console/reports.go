@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"net/url"
@@ -8,7 +8,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
-	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/partners"
 	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
@@ -34,31 +35,31 @@ type reportRow struct {
 
 // reportSince reads ?since=YYYY-MM as the first day of that month in Japan
 // time; by default the last twelve months.
-func (s *Server) reportSince(c *fiber.Ctx, monthsBack int) (time.Time, string) {
-	now := s.now().In(jst())
-	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, jst()).AddDate(0, -monthsBack, 0)
+func (h *Handler) reportSince(c *fiber.Ctx, monthsBack int) (time.Time, string) {
+	now := h.now().In(model.JST())
+	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, model.JST()).AddDate(0, -monthsBack, 0)
 	if v := c.Query("since"); v != "" {
-		if t, err := time.ParseInLocation("2006-01", v, jst()); err == nil && t.Before(now) && t.Year() >= 2000 {
+		if t, err := time.ParseInLocation("2006-01", v, model.JST()); err == nil && t.Before(now) && t.Year() >= 2000 {
 			start = t
 		}
 	}
 	return start, start.Format("2006-01")
 }
 
-func (s *Server) reportRows(c *fiber.Ctx) (since time.Time, sinceText, partnerID string, rows []store.ReportRow, err error) {
-	since, sinceText = s.reportSince(c, 11)
+func (h *Handler) reportRows(c *fiber.Ctx) (since time.Time, sinceText, partnerID string, rows []partners.ReportRow, err error) {
+	since, sinceText = h.reportSince(c, 11)
 	partnerID = utils.CopyString(c.Query("partner"))
-	rows, err = s.svc.Partners.Summary(c.UserContext(), httpkit.Principal(c), partnerID, since)
+	rows, err = h.partners.Summary(c.UserContext(), httpkit.Principal(c), partnerID, since)
 	return since, sinceText, partnerID, rows, err
 }
 
-func (s *Server) adminReports(c *fiber.Ctx) error {
-	lang := s.render.Lang(c)
-	since, sinceText, partnerID, rows, err := s.reportRows(c)
+func (h *Handler) adminReports(c *fiber.Ctx) error {
+	lang := h.render.Lang(c)
+	since, sinceText, partnerID, rows, err := h.reportRows(c)
 	if err != nil {
 		return err
 	}
-	ps, err := s.svc.Partners.List(c.UserContext(), httpkit.Principal(c))
+	ps, err := h.partners.List(c.UserContext(), httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
@@ -71,23 +72,23 @@ func (s *Server) adminReports(c *fiber.Ctx) error {
 		v.Count += r.Count
 		v.People += r.People
 	}
-	v.Chart = s.monthlyChart(lang, since, s.now(), rows, func(r store.ReportRow) string { return r.PartnerName })
+	v.Chart = h.monthlyChart(lang, since, h.now(), rows, func(r partners.ReportRow) string { return r.PartnerName })
 	q := url.Values{"since": {sinceText}}
 	if partnerID != "" {
 		q.Set("partner", partnerID)
 	}
 	v.CSVURL = "/admin/reports.csv?" + q.Encode()
-	return s.consolePage(c, fiber.StatusOK, "admin_reports", "reports", v, consoleNotice{})
+	return h.consolePage(c, fiber.StatusOK, "admin_reports", "reports", v, consoleNotice{})
 }
 
-func (s *Server) adminReportsCSV(c *fiber.Ctx) error {
-	lang := s.render.Lang(c)
-	_, sinceText, _, rows, err := s.reportRows(c)
+func (h *Handler) adminReportsCSV(c *fiber.Ctx) error {
+	lang := h.render.Lang(c)
+	_, sinceText, _, rows, err := h.reportRows(c)
 	if err != nil {
 		return err
 	}
-	out := [][]string{{s.cat.T(lang, "admin.reports.month"), s.cat.T(lang, "admin.reports.partner"), s.cat.T(lang, "admin.reports.perk"),
-		s.cat.T(lang, "admin.reports.count"), s.cat.T(lang, "admin.reports.people")}}
+	out := [][]string{{h.cat.T(lang, "admin.reports.month"), h.cat.T(lang, "admin.reports.partner"), h.cat.T(lang, "admin.reports.perk"),
+		h.cat.T(lang, "admin.reports.count"), h.cat.T(lang, "admin.reports.people")}}
 	for _, r := range rows {
 		out = append(out, []string{r.Month, r.PartnerName, r.PerkTitle, strconv.Itoa(r.Count), strconv.Itoa(r.People)})
 	}
@@ -138,20 +139,20 @@ func chartPalette() []string {
 
 // monthlyChart stacks each month's redemption counts by series (partner
 // for HR, perk for a partner), every month from since to now.
-func (s *Server) monthlyChart(lang string, since, now time.Time, rows []store.ReportRow, series func(store.ReportRow) string) consoleChart {
-	ch := consoleChart{Width: 1040, Height: 300, PlotLeft: 48, Label: s.cat.T(lang, "admin.reports.chart_label")}
+func (h *Handler) monthlyChart(lang string, since, now time.Time, rows []partners.ReportRow, series func(partners.ReportRow) string) consoleChart {
+	ch := consoleChart{Width: 1040, Height: 300, PlotLeft: 48, Label: h.cat.T(lang, "admin.reports.chart_label")}
 	ch.PlotRight = ch.Width - 12
 	top, bottom := 16, ch.Height-36
 	ch.BaselineY = bottom
 	var months []string
-	for m := since.In(jst()); !m.After(now.In(jst())); m = m.AddDate(0, 1, 0) {
+	for m := since.In(model.JST()); !m.After(now.In(model.JST())); m = m.AddDate(0, 1, 0) {
 		months = append(months, m.Format("2006-01"))
 		if len(months) >= 36 {
 			break
 		}
 	}
 	if len(months) == 0 {
-		months = []string{since.In(jst()).Format("2006-01")}
+		months = []string{since.In(model.JST()).Format("2006-01")}
 	}
 	colour := map[string]string{}
 	var order []string
@@ -175,7 +176,7 @@ func (s *Server) monthlyChart(lang string, since, now time.Time, rows []store.Re
 		maxTotal = max(maxTotal, t)
 	}
 	ch.Empty = maxTotal == 0
-	ch.EmptyText = s.cat.T(lang, "admin.reports.empty")
+	ch.EmptyText = h.cat.T(lang, "admin.reports.empty")
 	step := chartStep(maxTotal)
 	scaleMax := step * max((maxTotal+step-1)/step, 1)
 	plotH := bottom - top
@@ -192,9 +193,9 @@ func (s *Server) monthlyChart(lang string, since, now time.Time, rows []store.Re
 			if n == 0 {
 				continue
 			}
-			h := n * plotH / scaleMax
-			y -= h
-			ch.Bars = append(ch.Bars, chartRect{X: x, Y: y, W: barW, H: h, Fill: colour[key], Title: m + " · " + key + ": " + strconv.Itoa(n)})
+			barH := n * plotH / scaleMax
+			y -= barH
+			ch.Bars = append(ch.Bars, chartRect{X: x, Y: y, W: barW, H: barH, Fill: colour[key], Title: m + " · " + key + ": " + strconv.Itoa(n)})
 		}
 		if totals[m] > 0 {
 			ch.ValueLabelsTop = append(ch.ValueLabelsTop, chartText{X: x + barW/2, Y: y - 4, Text: strconv.Itoa(totals[m])})

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"errors"
@@ -26,25 +26,25 @@ const (
 
 // loadSession resolves the session cookie; nil when there is none or it is
 // no longer valid.
-func (s *Server) loadSession(c *fiber.Ctx) (*auth.Session, error) {
+func (h *Handler) loadSession(c *fiber.Ctx) (*auth.Session, error) {
 	v := c.Cookies(sessionCookie)
 	if v == "" {
 		return nil, nil
 	}
-	sess, err := s.svc.Console.Session(c.UserContext(), utils.CopyString(v))
+	sess, err := h.auth.Session(c.UserContext(), utils.CopyString(v))
 	if errors.Is(err, model.ErrUnauthorized) {
 		return nil, nil
 	}
 	return sess, err
 }
 
-func (s *Server) setSessionCookie(c *fiber.Ctx, value string) {
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: value, Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure,
-		SameSite: "Strict", Expires: s.now().Add(auth.SessionTTL)})
+func (h *Handler) setSessionCookie(c *fiber.Ctx, value string) {
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: value, Path: "/", HTTPOnly: true, Secure: h.cfg.CookieSecure,
+		SameSite: "Strict", Expires: h.now().Add(auth.SessionTTL)})
 }
 
-func (s *Server) clearSessionCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, Secure: s.cfg.CookieSecure,
+func (h *Handler) clearSessionCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, Secure: h.cfg.CookieSecure,
 		SameSite: "Strict", MaxAge: -1, Expires: time.Unix(0, 0)})
 }
 
@@ -67,33 +67,33 @@ func consoleSecondFactorURL(a *model.Admin) string {
 
 // toLogin sends a browser without a session to the sign-in page; anything
 // but a GET is refused outright.
-func (s *Server) toLogin(c *fiber.Ctx) error {
+func (h *Handler) toLogin(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-		return s.render.Error(c, fiber.StatusUnauthorized, "unauthorized", "Please sign in first.")
+		return h.render.Error(c, fiber.StatusUnauthorized, "unauthorized", "Please sign in first.")
 	}
 	return c.Redirect("/admin/login", fiber.StatusSeeOther)
 }
 
 // csrfRefused is the 403 page for a form without the right token.
-func (s *Server) csrfRefused(c *fiber.Ctx) error {
-	return s.render.Error(c, fiber.StatusForbidden, "csrf", "This form has expired. Reload the page and try again.")
+func (h *Handler) csrfRefused(c *fiber.Ctx) error {
+	return h.render.Error(c, fiber.StatusForbidden, "csrf", "This form has expired. Reload the page and try again.")
 }
 
 // consoleGuard admits a request to one console: a session whose second
 // factor is done, a role that belongs to the console, and on a POST the
 // session's CSRF token and a role that may change things.
-func (s *Server) consoleGuard(console string) fiber.Handler {
+func (h *Handler) consoleGuard(console string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		sess, err := s.loadSession(c)
+		sess, err := h.loadSession(c)
 		if err != nil {
 			return err
 		}
 		if sess == nil {
-			return s.toLogin(c)
+			return h.toLogin(c)
 		}
 		if !sess.MFADone {
 			if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-				return s.render.Error(c, fiber.StatusUnauthorized, "unauthorized", "Please finish signing in first.")
+				return h.render.Error(c, fiber.StatusUnauthorized, "unauthorized", "Please finish signing in first.")
 			}
 			return c.Redirect(consoleSecondFactorURL(sess.Admin), fiber.StatusSeeOther)
 		}
@@ -102,19 +102,19 @@ func (s *Server) consoleGuard(console string) fiber.Handler {
 		switch console {
 		case consoleHR:
 			if role != model.RoleAdmin && role != model.RoleHR && role != model.RoleViewer {
-				return s.consoleForbidden(c, "admin.forbidden.wrong_console")
+				return h.consoleForbidden(c, "admin.forbidden.wrong_console")
 			}
 		case consolePartner:
 			if role != model.RolePartnerManager || sess.Admin.PartnerID == nil {
-				return s.consoleForbidden(c, "admin.forbidden.wrong_console")
+				return h.consoleForbidden(c, "admin.forbidden.wrong_console")
 			}
 		}
 		if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 			if !sess.CheckCSRF(httpkit.SubmittedCSRF(c)) {
-				return s.csrfRefused(c)
+				return h.csrfRefused(c)
 			}
 			if role == model.RoleViewer {
-				return s.consoleForbidden(c, "admin.forbidden.read_only")
+				return h.consoleForbidden(c, "admin.forbidden.read_only")
 			}
 		}
 		rid, _ := c.Locals("requestid").(string)
@@ -124,29 +124,29 @@ func (s *Server) consoleGuard(console string) fiber.Handler {
 }
 
 // consoleForbidden is a 403 page inside the console, saying why.
-func (s *Server) consoleForbidden(c *fiber.Ctx, key string) error {
-	lang := s.render.Lang(c)
-	page := map[string]any{"Message": s.cat.T(lang, key), "Home": "/admin/login"}
+func (h *Handler) consoleForbidden(c *fiber.Ctx, key string) error {
+	lang := h.render.Lang(c)
+	page := map[string]any{"Message": h.cat.T(lang, key), "Home": "/admin/login"}
 	if sess := consoleSession(c); sess != nil {
 		page["Home"] = consoleLanding(sess.Admin)
 	}
-	return s.consolePage(c, fiber.StatusForbidden, "admin_forbidden", "", page, consoleNotice{})
+	return h.consolePage(c, fiber.StatusForbidden, "admin_forbidden", "", page, consoleNotice{})
 }
 
 // consoleWriter admits only roles that may change things (a viewer's
 // forms would be refused anyway; it does not get to see them).
-func (s *Server) consoleWriter(c *fiber.Ctx) error {
+func (h *Handler) consoleWriter(c *fiber.Ctx) error {
 	if sess := consoleSession(c); sess == nil || sess.Admin.Role == model.RoleViewer {
-		return s.consoleForbidden(c, "admin.forbidden.read_only")
+		return h.consoleForbidden(c, "admin.forbidden.read_only")
 	}
 	return c.Next()
 }
 
 // consoleRole admits only the given roles.
-func (s *Server) consoleRole(roles ...string) fiber.Handler {
+func (h *Handler) consoleRole(roles ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if sess := consoleSession(c); sess == nil || !sess.Principal("").Can(roles...) {
-			return s.consoleForbidden(c, "admin.forbidden.role")
+			return h.consoleForbidden(c, "admin.forbidden.role")
 		}
 		return c.Next()
 	}
@@ -154,16 +154,16 @@ func (s *Server) consoleRole(roles ...string) fiber.Handler {
 
 // consoleSignedIn admits a session that has passed the password, for the
 // second-factor pages and sign-out; POSTs carry the session's CSRF token.
-func (s *Server) consoleSignedIn(c *fiber.Ctx) error {
-	sess, err := s.loadSession(c)
+func (h *Handler) consoleSignedIn(c *fiber.Ctx) error {
+	sess, err := h.loadSession(c)
 	if err != nil {
 		return err
 	}
 	if sess == nil {
-		return s.toLogin(c)
+		return h.toLogin(c)
 	}
 	if c.Method() == fiber.MethodPost && !sess.CheckCSRF(httpkit.SubmittedCSRF(c)) {
-		return s.csrfRefused(c)
+		return h.csrfRefused(c)
 	}
 	c.Locals(consoleSessionKey, sess)
 	return c.Next()
@@ -179,16 +179,16 @@ type consoleSignInView struct {
 	LangURL string
 }
 
-func (s *Server) signInPage(c *fiber.Ctx, status int, tmpl string, csrf string, v consoleSignInView) error {
-	lang := s.render.Lang(c)
+func (h *Handler) signInPage(c *fiber.Ctx, status int, tmpl string, csrf string, v consoleSignInView) error {
+	lang := h.render.Lang(c)
 	if c.Method() == fiber.MethodGet {
 		v.LangURL = consoleLangURL(c, lang)
 	}
-	return s.render.Render(c, status, tmpl, httpkit.PageData{Lang: lang, CSRF: csrf, Page: v})
+	return h.render.Render(c, status, tmpl, httpkit.PageData{Lang: lang, CSRF: csrf, Page: v})
 }
 
-func (s *Server) adminLoginPage(c *fiber.Ctx) error {
-	sess, err := s.loadSession(c)
+func (h *Handler) adminLoginPage(c *fiber.Ctx) error {
+	sess, err := h.loadSession(c)
 	if err != nil {
 		return err
 	}
@@ -197,52 +197,52 @@ func (s *Server) adminLoginPage(c *fiber.Ctx) error {
 	}
 	v := consoleSignInView{}
 	if c.Query("msg") == "signed_out" {
-		v.Notice = s.cat.T(s.render.Lang(c), "admin.msg.signed_out")
+		v.Notice = h.cat.T(h.render.Lang(c), "admin.msg.signed_out")
 	}
-	return s.signInPage(c, fiber.StatusOK, "admin_login", httpkit.CSRFToken(c, s.cfg.CookieSecure), v)
+	return h.signInPage(c, fiber.StatusOK, "admin_login", httpkit.CSRFToken(c, h.cfg.CookieSecure), v)
 }
 
 // adminLogin checks the password. Failures count against the (e-mail,
 // client address) pair with a doubling delay, and against the address
 // across e-mails (auth/signin_throttle.go); a throttled attempt is 429 with
 // Retry-After.
-func (s *Server) adminLogin(c *fiber.Ctx) error {
+func (h *Handler) adminLogin(c *fiber.Ctx) error {
 	if err := httpkit.CheckCSRF(c); err != nil {
-		return s.csrfRefused(c)
+		return h.csrfRefused(c)
 	}
-	lang := s.render.Lang(c)
+	lang := h.render.Lang(c)
 	email := strings.ToLower(consoleForm(c, "email"))
 	password := utils.CopyString(c.FormValue("password"))
-	cookie, a, err := s.svc.Console.SignIn(c.UserContext(), email, password, c.IP())
+	cookie, a, err := h.auth.SignIn(c.UserContext(), email, password, c.IP())
 	if err != nil {
 		var throttled *auth.ThrottledError
 		if errors.As(err, &throttled) {
-			return s.consoleTooMany(c, throttled.Wait)
+			return h.consoleTooMany(c, throttled.Wait)
 		}
 		if !errors.Is(err, model.ErrUnauthorized) {
 			return err
 		}
-		v := consoleSignInView{Email: email, Error: s.cat.T(lang, "admin.login.wrong")}
-		return s.signInPage(c, fiber.StatusUnauthorized, "admin_login", httpkit.CSRFToken(c, s.cfg.CookieSecure), v)
+		v := consoleSignInView{Email: email, Error: h.cat.T(lang, "admin.login.wrong")}
+		return h.signInPage(c, fiber.StatusUnauthorized, "admin_login", httpkit.CSRFToken(c, h.cfg.CookieSecure), v)
 	}
-	s.setSessionCookie(c, cookie)
+	h.setSessionCookie(c, cookie)
 	return c.Redirect(consoleSecondFactorURL(a), fiber.StatusSeeOther)
 }
 
 // consoleTooMany is the 429 page of the sign-in forms.
-func (s *Server) consoleTooMany(c *fiber.Ctx, wait time.Duration) error {
-	s.metrics.Throttled.WithLabelValues("signin").Inc()
+func (h *Handler) consoleTooMany(c *fiber.Ctx, wait time.Duration) error {
+	h.metrics.Throttled.WithLabelValues("signin").Inc()
 	mins := max(int(wait.Minutes()+0.999), 1)
 	c.Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-	msg := strings.ReplaceAll(s.cat.T(s.render.Lang(c), "admin.login.too_many"), "{minutes}", strconv.Itoa(mins))
-	return s.render.Error(c, fiber.StatusTooManyRequests, "rate_limited", msg)
+	msg := strings.ReplaceAll(h.cat.T(h.render.Lang(c), "admin.login.too_many"), "{minutes}", strconv.Itoa(mins))
+	return h.render.Error(c, fiber.StatusTooManyRequests, "rate_limited", msg)
 }
 
-func (s *Server) totpSetupPage(c *fiber.Ctx) error {
-	return s.totpSetupRender(c, fiber.StatusOK, "")
+func (h *Handler) totpSetupPage(c *fiber.Ctx) error {
+	return h.totpSetupRender(c, fiber.StatusOK, "")
 }
 
-func (s *Server) totpSetupRender(c *fiber.Ctx, status int, errMsg string) error {
+func (h *Handler) totpSetupRender(c *fiber.Ctx, status int, errMsg string) error {
 	sess := consoleSession(c)
 	if sess.MFADone {
 		return c.Redirect(consoleLanding(sess.Admin), fiber.StatusSeeOther)
@@ -250,7 +250,7 @@ func (s *Server) totpSetupRender(c *fiber.Ctx, status int, errMsg string) error 
 	if sess.Admin.TOTPEnabled {
 		return c.Redirect("/admin/2fa", fiber.StatusSeeOther)
 	}
-	otpURL, secret, err := s.svc.Console.PendingTOTP(c.UserContext(), sess)
+	otpURL, secret, err := h.auth.PendingTOTP(c.UserContext(), sess)
 	if err != nil {
 		return err
 	}
@@ -259,31 +259,31 @@ func (s *Server) totpSetupRender(c *fiber.Ctx, status int, errMsg string) error 
 		return err
 	}
 	v := consoleSignInView{Email: sess.Admin.Email, QR: qr, Secret: secret, Error: errMsg}
-	return s.signInPage(c, status, "admin_2fa_setup", sess.CSRF, v)
+	return h.signInPage(c, status, "admin_2fa_setup", sess.CSRF, v)
 }
 
-func (s *Server) totpSetupConfirm(c *fiber.Ctx) error {
+func (h *Handler) totpSetupConfirm(c *fiber.Ctx) error {
 	sess := consoleSession(c)
 	if sess.Admin.TOTPEnabled || sess.MFADone {
 		return c.Redirect(consoleSecondFactorURL(sess.Admin), fiber.StatusSeeOther)
 	}
-	if blocked, wait := s.limits.SignIn.Blocked(totpLimitKey(sess)); blocked {
-		return s.consoleTooMany(c, wait)
+	if blocked, wait := h.limits.SignIn.Blocked(totpLimitKey(sess)); blocked {
+		return h.consoleTooMany(c, wait)
 	}
-	wrong, err := s.checkSecondFactor(c, sess)
+	wrong, err := h.checkSecondFactor(c, sess)
 	if err != nil {
 		return err
 	}
 	if wrong != "" {
-		return s.totpSetupRender(c, fiber.StatusUnauthorized, wrong)
+		return h.totpSetupRender(c, fiber.StatusUnauthorized, wrong)
 	}
-	if err := s.svc.Console.RecordTOTPEnrolled(c.UserContext(), sess.Principal(consoleRequestID(c))); err != nil {
+	if err := h.auth.RecordTOTPEnrolled(c.UserContext(), sess.Principal(httpkit.RequestID(c))); err != nil {
 		return err
 	}
 	return c.Redirect(consoleLanding(sess.Admin), fiber.StatusSeeOther)
 }
 
-func (s *Server) totpPage(c *fiber.Ctx) error {
+func (h *Handler) totpPage(c *fiber.Ctx) error {
 	sess := consoleSession(c)
 	if sess.MFADone {
 		return c.Redirect(consoleLanding(sess.Admin), fiber.StatusSeeOther)
@@ -291,23 +291,23 @@ func (s *Server) totpPage(c *fiber.Ctx) error {
 	if !sess.Admin.TOTPEnabled {
 		return c.Redirect("/admin/2fa/setup", fiber.StatusSeeOther)
 	}
-	return s.signInPage(c, fiber.StatusOK, "admin_2fa", sess.CSRF, consoleSignInView{Email: sess.Admin.Email})
+	return h.signInPage(c, fiber.StatusOK, "admin_2fa", sess.CSRF, consoleSignInView{Email: sess.Admin.Email})
 }
 
-func (s *Server) totpCheck(c *fiber.Ctx) error {
+func (h *Handler) totpCheck(c *fiber.Ctx) error {
 	sess := consoleSession(c)
 	if !sess.Admin.TOTPEnabled {
 		return c.Redirect("/admin/2fa/setup", fiber.StatusSeeOther)
 	}
-	if blocked, wait := s.limits.SignIn.Blocked(totpLimitKey(sess)); blocked {
-		return s.consoleTooMany(c, wait)
+	if blocked, wait := h.limits.SignIn.Blocked(totpLimitKey(sess)); blocked {
+		return h.consoleTooMany(c, wait)
 	}
-	wrong, err := s.checkSecondFactor(c, sess)
+	wrong, err := h.checkSecondFactor(c, sess)
 	if err != nil {
 		return err
 	}
 	if wrong != "" {
-		return s.signInPage(c, fiber.StatusUnauthorized, "admin_2fa", sess.CSRF, consoleSignInView{Email: sess.Admin.Email, Error: wrong})
+		return h.signInPage(c, fiber.StatusUnauthorized, "admin_2fa", sess.CSRF, consoleSignInView{Email: sess.Admin.Email, Error: wrong})
 	}
 	return c.Redirect(consoleLanding(sess.Admin), fiber.StatusSeeOther)
 }
@@ -316,31 +316,26 @@ func (s *Server) totpCheck(c *fiber.Ctx) error {
 // the user so that six digits cannot be guessed. A right code renews the
 // session id: the new cookie is set and the old one is dead. It answers the
 // page's message for a wrong code, or "" when the code is right.
-func (s *Server) checkSecondFactor(c *fiber.Ctx, sess *auth.Session) (wrong string, err error) {
+func (h *Handler) checkSecondFactor(c *fiber.Ctx, sess *auth.Session) (wrong string, err error) {
 	code := strings.ReplaceAll(consoleForm(c, "code"), " ", "")
-	cookie, err := s.svc.Console.CheckTOTP(c.UserContext(), sess, code)
+	cookie, err := h.auth.CheckTOTP(c.UserContext(), sess, code)
 	if err == nil {
-		s.setSessionCookie(c, cookie)
+		h.setSessionCookie(c, cookie)
 		return "", nil
 	}
 	if !errors.Is(err, model.ErrUnauthorized) {
 		return "", err
 	}
-	s.limits.SignIn.Allow(totpLimitKey(sess))
-	return s.cat.T(s.render.Lang(c), "admin.2fa.wrong"), nil
+	h.limits.SignIn.Allow(totpLimitKey(sess))
+	return h.cat.T(h.render.Lang(c), "admin.2fa.wrong"), nil
 }
 
 func totpLimitKey(sess *auth.Session) string { return "totp:" + sess.Admin.ID }
 
-func (s *Server) adminLogout(c *fiber.Ctx) error {
-	if err := s.svc.Console.SignOut(c.UserContext(), consoleSession(c)); err != nil {
+func (h *Handler) adminLogout(c *fiber.Ctx) error {
+	if err := h.auth.SignOut(c.UserContext(), consoleSession(c)); err != nil {
 		return err
 	}
-	s.clearSessionCookie(c)
+	h.clearSessionCookie(c)
 	return c.Redirect("/admin/login?msg=signed_out", fiber.StatusSeeOther)
-}
-
-func consoleRequestID(c *fiber.Ctx) string {
-	rid, _ := c.Locals("requestid").(string)
-	return rid
 }

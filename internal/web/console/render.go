@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"encoding/base64"
@@ -29,12 +29,12 @@ const consolePartials = "templates/admin_partials.html"
 
 // loadConsoleTemplates adds the shared console blocks to every admin_* and
 // partner_* page parsed by parsePages.
-func (s *Server) loadConsoleTemplates() error {
-	partials, err := fs.ReadFile(s.static, consolePartials)
+func (h *Handler) loadConsoleTemplates() error {
+	partials, err := fs.ReadFile(h.static, consolePartials)
 	if err != nil {
 		return err
 	}
-	return s.render.AddPartials(string(partials), func(name string) bool {
+	return h.render.AddPartials(string(partials), func(name string) bool {
 		return name != "admin_partials" && (strings.HasPrefix(name, "admin_") || strings.HasPrefix(name, "partner_"))
 	})
 }
@@ -68,9 +68,9 @@ func consoleSession(c *fiber.Ctx) *auth.Session {
 }
 
 // consolePage renders a console page with its chrome.
-func (s *Server) consolePage(c *fiber.Ctx, status int, tmpl, section string, page any, n consoleNotice) error {
+func (h *Handler) consolePage(c *fiber.Ctx, status int, tmpl, section string, page any, n consoleNotice) error {
 	sess := consoleSession(c)
-	lang := s.render.Lang(c)
+	lang := h.render.Lang(c)
 	ch := consoleChrome{Console: "admin", Section: section}
 	if sess != nil {
 		a := sess.Admin
@@ -89,7 +89,7 @@ func (s *Server) consolePage(c *fiber.Ctx, status int, tmpl, section string, pag
 	}
 	if n.Text == "" {
 		if key := c.Query("msg"); key != "" && len(key) < 40 {
-			if msg := s.cat.T(lang, "admin.msg."+key); msg != "admin.msg."+key {
+			if msg := h.cat.T(lang, "admin.msg."+key); msg != "admin.msg."+key {
 				n = consoleNotice{Text: msg, Tone: "ok"}
 			}
 		}
@@ -102,7 +102,7 @@ func (s *Server) consolePage(c *fiber.Ctx, status int, tmpl, section string, pag
 	if sess != nil {
 		csrf = sess.CSRF
 	}
-	return s.render.Render(c, status, tmpl, httpkit.PageData{Lang: lang, CSRF: csrf, Page: page, User: ch})
+	return h.render.Render(c, status, tmpl, httpkit.PageData{Lang: lang, CSRF: csrf, Page: page, User: ch})
 }
 
 // consoleLangURL is this page in the other language, keeping its query
@@ -121,7 +121,7 @@ func consoleLangURL(c *fiber.Ctx, lang string) string {
 // formProblem turns a refusal a person can act on into a message in the
 // page's language and the field it is about. ok is false for any other
 // error, which the caller returns to the error handler.
-func (s *Server) formProblem(lang string, err error) (msg, field string, status int, ok bool) {
+func (h *Handler) formProblem(lang string, err error) (msg, field string, status int, ok bool) {
 	var p *model.Problem
 	if !errors.As(err, &p) {
 		return "", "", 0, false
@@ -130,7 +130,7 @@ func (s *Server) formProblem(lang string, err error) (msg, field string, status 
 	if status >= 500 {
 		return "", "", 0, false
 	}
-	msg = s.cat.T(lang, "admin.err."+p.Code)
+	msg = h.cat.T(lang, "admin.err."+p.Code)
 	if msg == "admin.err."+p.Code {
 		msg = p.Message
 	}
@@ -179,7 +179,7 @@ func consoleTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(jst()).Format("2006-01-02 15:04")
+	return t.In(model.JST()).Format("2006-01-02 15:04")
 }
 
 // consoleTimePtr is consoleTime for an optional time.
@@ -209,8 +209,8 @@ func consoleShortID(id string) string {
 }
 
 // label translates a code under a catalogue prefix, or shows the code.
-func (s *Server) consoleLabel(lang, prefix, code string) string {
-	if v := s.cat.T(lang, prefix+code); v != prefix+code {
+func (h *Handler) consoleLabel(lang, prefix, code string) string {
+	if v := h.cat.T(lang, prefix+code); v != prefix+code {
 		return v
 	}
 	return code

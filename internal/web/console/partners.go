@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"html/template"
@@ -36,40 +36,40 @@ type partnersView struct {
 	Field string
 }
 
-func (s *Server) kindOptions(lang, selected string) []consoleOption {
+func (h *Handler) kindOptions(lang, selected string) []consoleOption {
 	var out []consoleOption
 	for _, k := range []string{"restaurant", "hotel", "store", "other"} {
-		out = append(out, consoleOption{Value: k, Label: s.cat.T(lang, "admin.kind."+k), Selected: k == selected})
+		out = append(out, consoleOption{Value: k, Label: h.cat.T(lang, "admin.kind."+k), Selected: k == selected})
 	}
 	return out
 }
 
-func (s *Server) adminPartners(c *fiber.Ctx) error {
-	return s.partnersPage(c, fiber.StatusOK, partners.PartnerInput{Kind: "restaurant"}, "", consoleNotice{})
+func (h *Handler) adminPartners(c *fiber.Ctx) error {
+	return h.partnersPage(c, fiber.StatusOK, partners.PartnerInput{Kind: "restaurant"}, "", consoleNotice{})
 }
 
-func (s *Server) partnersPage(c *fiber.Ctx, status int, in partners.PartnerInput, field string, n consoleNotice) error {
-	lang := s.render.Lang(c)
-	ps, err := s.svc.Partners.List(c.UserContext(), httpkit.Principal(c))
+func (h *Handler) partnersPage(c *fiber.Ctx, status int, in partners.PartnerInput, field string, n consoleNotice) error {
+	lang := h.render.Lang(c)
+	ps, err := h.partners.List(c.UserContext(), httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
-	v := partnersView{Kinds: s.kindOptions(lang, in.Kind), In: in, Field: field}
+	v := partnersView{Kinds: h.kindOptions(lang, in.Kind), In: in, Field: field}
 	for _, p := range ps {
-		v.Rows = append(v.Rows, partnerRow{ID: p.ID, Name: p.Name, KindLabel: s.consoleLabel(lang, "admin.kind.", p.Kind), CreatedAt: consoleTime(p.CreatedAt)})
+		v.Rows = append(v.Rows, partnerRow{ID: p.ID, Name: p.Name, KindLabel: h.consoleLabel(lang, "admin.kind.", p.Kind), CreatedAt: consoleTime(p.CreatedAt)})
 	}
-	return s.consolePage(c, status, "admin_partners", "partners", v, n)
+	return h.consolePage(c, status, "admin_partners", "partners", v, n)
 }
 
-func (s *Server) adminPartnerCreate(c *fiber.Ctx) error {
+func (h *Handler) adminPartnerCreate(c *fiber.Ctx) error {
 	in := partners.PartnerInput{Name: consoleForm(c, "name"), Kind: consoleForm(c, "kind"), VenueName: consoleForm(c, "venue_name")}
-	d, err := s.svc.Partners.CreatePartner(c.UserContext(), httpkit.Principal(c), in)
+	d, err := h.partners.CreatePartner(c.UserContext(), httpkit.Principal(c), in)
 	if err != nil {
-		msg, field, status, ok := s.formProblem(s.render.Lang(c), err)
+		msg, field, status, ok := h.formProblem(h.render.Lang(c), err)
 		if !ok {
 			return err
 		}
-		return s.partnersPage(c, status, in, field, consoleNotice{Text: msg, Tone: "bad"})
+		return h.partnersPage(c, status, in, field, consoleNotice{Text: msg, Tone: "bad"})
 	}
 	return c.Redirect("/admin/partners/"+d.ID+"?msg=partner_created", fiber.StatusSeeOther)
 }
@@ -124,22 +124,22 @@ type partnerExtras struct {
 	field   string
 }
 
-func (s *Server) partnerDetail(scope partnerScope) fiber.Handler {
+func (h *Handler) partnerDetail(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return s.partnerPage(c, scope, fiber.StatusOK, partnerExtras{}, consoleNotice{})
+		return h.partnerPage(c, scope, fiber.StatusOK, partnerExtras{}, consoleNotice{})
 	}
 }
 
-func (s *Server) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x partnerExtras, n consoleNotice) error {
+func (h *Handler) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x partnerExtras, n consoleNotice) error {
 	ctx := c.UserContext()
-	lang := s.render.Lang(c)
+	lang := h.render.Lang(c)
 	p := httpkit.Principal(c)
 	id := utils.CopyString(scope.id(c))
-	d, err := s.svc.Partners.Get(ctx, p, id)
+	d, err := h.partners.Get(ctx, p, id)
 	if err != nil {
 		return err
 	}
-	v := partnerView{Base: scope.base(d.ID), ID: d.ID, Name: d.Name, KindLabel: s.consoleLabel(lang, "admin.kind.", d.Kind),
+	v := partnerView{Base: scope.base(d.ID), ID: d.ID, Name: d.Name, KindLabel: h.consoleLabel(lang, "admin.kind.", d.Kind),
 		HR: scope.console == consoleHR, Field: x.field, NewKey: x.newKey, Perk: perkForm{Companions: "0", LimitPerDay: "1", LimitPerMonth: "0"}}
 	if x.perk != nil {
 		v.Perk = *x.perk
@@ -150,14 +150,14 @@ func (s *Server) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x par
 		v.Venues = append(v.Venues, venueRow{ID: vn.ID, Name: vn.Name, CreatedAt: consoleTime(vn.CreatedAt)})
 		v.VenueOptions = append(v.VenueOptions, consoleOption{Value: vn.ID, Label: vn.Name})
 	}
-	perks, err := s.svc.Partners.Perks(ctx, p, d.ID)
+	perks, err := h.partners.Perks(ctx, p, d.ID)
 	if err != nil {
 		return err
 	}
 	for _, pk := range perks {
-		v.Perks = append(v.Perks, s.perkRow(lang, pk))
+		v.Perks = append(v.Perks, h.perkRow(lang, pk))
 	}
-	keys, err := s.svc.Partners.Keys(ctx, p, d.ID)
+	keys, err := h.partners.Keys(ctx, p, d.ID)
 	if err != nil {
 		return err
 	}
@@ -172,11 +172,11 @@ func (s *Server) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x par
 		}
 		v.Keys = append(v.Keys, row)
 	}
-	tiers, err := s.svc.Members.Tiers(ctx)
+	tiers, err := h.members.Tiers(ctx)
 	if err != nil {
 		return err
 	}
-	v.AllTiers, v.TierChoices = s.tierChoices(tiers, x.tiers)
+	v.AllTiers, v.TierChoices = h.tierChoices(tiers, x.tiers)
 	if x.pairing != nil {
 		qr, err := consoleQR(x.pairing.URL, 320)
 		if err != nil {
@@ -187,17 +187,17 @@ func (s *Server) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x par
 	tmpl, section := "admin_partner", "partners"
 	if scope.console == consolePartner {
 		tmpl, section = "partner_home", "partner"
-		if v.Report, err = s.partnerReport(c, d.ID); err != nil {
+		if v.Report, err = h.partnerReport(c, d.ID); err != nil {
 			return err
 		}
 	}
 	c.Locals(consolePartnerNameKey, d.Name)
-	return s.consolePage(c, status, tmpl, section, v, n)
+	return h.consolePage(c, status, tmpl, section, v, n)
 }
 
 // tierChoices offers the tiers in use (and the usual ones) as checkboxes;
 // "every tier" is the default.
-func (s *Server) tierChoices(inUse, checked []string) (all bool, out []consoleOption) {
+func (h *Handler) tierChoices(inUse, checked []string) (all bool, out []consoleOption) {
 	seen := map[string]bool{}
 	is := map[string]bool{}
 	for _, t := range checked {
@@ -213,45 +213,45 @@ func (s *Server) tierChoices(inUse, checked []string) (all bool, out []consoleOp
 	return all, out
 }
 
-func (s *Server) perkRow(lang string, pk model.Perk) perkRow {
-	tiers := s.cat.T(lang, "admin.perk.all_tiers")
+func (h *Handler) perkRow(lang string, pk model.Perk) perkRow {
+	tiers := h.cat.T(lang, "admin.perk.all_tiers")
 	if pk.EligibleTiers != "" && pk.EligibleTiers != "*" {
 		tiers = strings.ReplaceAll(pk.EligibleTiers, ",", ", ")
 	}
 	var limits []string
 	if pk.LimitPerDay > 0 {
-		limits = append(limits, strings.ReplaceAll(s.cat.T(lang, "admin.perk.per_day"), "{n}", strconv.Itoa(pk.LimitPerDay)))
+		limits = append(limits, strings.ReplaceAll(h.cat.T(lang, "admin.perk.per_day"), "{n}", strconv.Itoa(pk.LimitPerDay)))
 	}
 	if pk.LimitPerMonth > 0 {
-		limits = append(limits, strings.ReplaceAll(s.cat.T(lang, "admin.perk.per_month"), "{n}", strconv.Itoa(pk.LimitPerMonth)))
+		limits = append(limits, strings.ReplaceAll(h.cat.T(lang, "admin.perk.per_month"), "{n}", strconv.Itoa(pk.LimitPerMonth)))
 	}
 	if len(limits) == 0 {
-		limits = append(limits, s.cat.T(lang, "admin.perk.no_limit"))
+		limits = append(limits, h.cat.T(lang, "admin.perk.no_limit"))
 	}
 	return perkRow{Title: pk.Title, Description: pk.Description, TitleEn: pk.TitleEn, DescriptionEn: pk.DescriptionEn, Tiers: tiers, Limits: strings.Join(limits, " · "), Companions: pk.Companions, Active: pk.Active}
 }
 
 // partnerFail shows a refusal on the partner page, or hands other errors on.
-func (s *Server) partnerFail(c *fiber.Ctx, scope partnerScope, err error, x partnerExtras) error {
-	msg, field, status, ok := s.formProblem(s.render.Lang(c), err)
+func (h *Handler) partnerFail(c *fiber.Ctx, scope partnerScope, err error, x partnerExtras) error {
+	msg, field, status, ok := h.formProblem(h.render.Lang(c), err)
 	if !ok || status == fiber.StatusNotFound {
 		return err
 	}
 	x.field = field
-	return s.partnerPage(c, scope, status, x, consoleNotice{Text: msg, Tone: "bad"})
+	return h.partnerPage(c, scope, status, x, consoleNotice{Text: msg, Tone: "bad"})
 }
 
-func (s *Server) partnerVenueAdd(scope partnerScope) fiber.Handler {
+func (h *Handler) partnerVenueAdd(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
-		if _, err := s.svc.Partners.AddVenue(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "name")); err != nil {
-			return s.partnerFail(c, scope, err, partnerExtras{})
+		if _, err := h.partners.AddVenue(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "name")); err != nil {
+			return h.partnerFail(c, scope, err, partnerExtras{})
 		}
 		return c.Redirect(scope.base(id)+"?msg=venue_added", fiber.StatusSeeOther)
 	}
 }
 
-func (s *Server) partnerPerkCreate(scope partnerScope) fiber.Handler {
+func (h *Handler) partnerPerkCreate(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
 		form := perkForm{Title: consoleForm(c, "title"), Description: consoleForm(c, "description"), Companions: consoleForm(c, "companions"),
@@ -269,7 +269,7 @@ func (s *Server) partnerPerkCreate(scope partnerScope) fiber.Handler {
 			}
 			n, err := strconv.Atoi(f.v)
 			if err != nil {
-				return s.partnerFail(c, scope, model.Invalidf(f.name, "invalid_number", f.name+" must be a whole number"), x)
+				return h.partnerFail(c, scope, model.Invalidf(f.name, "invalid_number", f.name+" must be a whole number"), x)
 			}
 			*f.to = n
 		}
@@ -278,42 +278,42 @@ func (s *Server) partnerPerkCreate(scope partnerScope) fiber.Handler {
 				in.EligibleTiers = []string{"*"}
 			}
 		}
-		if _, err := s.svc.Partners.CreatePerk(c.UserContext(), httpkit.Principal(c), id, in); err != nil {
-			return s.partnerFail(c, scope, err, x)
+		if _, err := h.partners.CreatePerk(c.UserContext(), httpkit.Principal(c), id, in); err != nil {
+			return h.partnerFail(c, scope, err, x)
 		}
 		return c.Redirect(scope.base(id)+"?msg=perk_created", fiber.StatusSeeOther)
 	}
 }
 
-func (s *Server) partnerKeyCreate(scope partnerScope) fiber.Handler {
+func (h *Handler) partnerKeyCreate(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
-		k, err := s.svc.Partners.CreateKey(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"))
+		k, err := h.partners.CreateKey(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"))
 		if err != nil {
-			return s.partnerFail(c, scope, err, partnerExtras{})
+			return h.partnerFail(c, scope, err, partnerExtras{})
 		}
-		lang := s.render.Lang(c)
-		return s.partnerPage(c, scope, fiber.StatusOK, partnerExtras{newKey: k}, consoleNotice{Text: s.cat.T(lang, "admin.keys.created_once"), Tone: "warn"})
+		lang := h.render.Lang(c)
+		return h.partnerPage(c, scope, fiber.StatusOK, partnerExtras{newKey: k}, consoleNotice{Text: h.cat.T(lang, "admin.keys.created_once"), Tone: "warn"})
 	}
 }
 
-func (s *Server) partnerKeyRevoke(scope partnerScope) fiber.Handler {
+func (h *Handler) partnerKeyRevoke(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
-		if err := s.svc.Partners.RevokeKey(c.UserContext(), httpkit.Principal(c), id, utils.CopyString(c.Params("key"))); err != nil {
-			return s.partnerFail(c, scope, err, partnerExtras{})
+		if err := h.partners.RevokeKey(c.UserContext(), httpkit.Principal(c), id, utils.CopyString(c.Params("key"))); err != nil {
+			return h.partnerFail(c, scope, err, partnerExtras{})
 		}
 		return c.Redirect(scope.base(id)+"?msg=key_revoked", fiber.StatusSeeOther)
 	}
 }
 
-func (s *Server) partnerPairing(scope partnerScope) fiber.Handler {
+func (h *Handler) partnerPairing(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
-		pr, err := s.svc.Partners.CreatePairing(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"), s.cfg.BaseURL)
+		pr, err := h.partners.CreatePairing(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"), h.cfg.BaseURL)
 		if err != nil {
-			return s.partnerFail(c, scope, err, partnerExtras{})
+			return h.partnerFail(c, scope, err, partnerExtras{})
 		}
-		return s.partnerPage(c, scope, fiber.StatusOK, partnerExtras{pairing: pr}, consoleNotice{Text: s.cat.T(s.render.Lang(c), "admin.pairing.created"), Tone: "ok"})
+		return h.partnerPage(c, scope, fiber.StatusOK, partnerExtras{pairing: pr}, consoleNotice{Text: h.cat.T(h.render.Lang(c), "admin.pairing.created"), Tone: "ok"})
 	}
 }

@@ -1,10 +1,10 @@
-package web
+package console
 
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/model"
-	"github.com/alumnipass/alumnipass/internal/store"
 	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
@@ -14,25 +14,25 @@ type dashboardView struct {
 	Recent                            auditTable
 }
 
-func (s *Server) adminDashboard(c *fiber.Ctx) error {
+func (h *Handler) adminDashboard(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	lang := s.render.Lang(c)
-	counts, err := s.svc.Members.Counts(ctx)
+	lang := h.render.Lang(c)
+	counts, err := h.members.Counts(ctx)
 	if err != nil {
 		return err
 	}
 	v := dashboardView{Active: counts[string(model.MemberActive)], Suspended: counts[string(model.MemberSuspended)],
 		Revoked: counts[string(model.MemberRevoked)]}
 	v.Total = v.Active + v.Suspended + v.Revoked
-	ps, err := s.svc.Partners.List(ctx, httpkit.Principal(c))
+	ps, err := h.partners.List(ctx, httpkit.Principal(c))
 	if err != nil {
 		return err
 	}
 	v.Partners = len(ps)
-	es, err := s.svc.Members.Audit(ctx, store.AuditFilter{Limit: 8})
+	es, err := h.members.Audit(ctx, members.AuditFilter{Limit: 8})
 	if err != nil {
 		return err
 	}
-	v.Recent = s.auditRows(lang, es)
-	return s.consolePage(c, fiber.StatusOK, "admin_dashboard", "dashboard", v, consoleNotice{})
+	v.Recent = h.auditRows(lang, es)
+	return h.consolePage(c, fiber.StatusOK, "admin_dashboard", "dashboard", v, consoleNotice{})
 }
