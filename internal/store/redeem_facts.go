@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/alumnipass/alumnipass/internal/model"
@@ -83,11 +84,18 @@ func (c *Conn) RedemptionFacts(ctx context.Context, apiKeyID, idemKey, verificat
 		LEFT JOIN redemptions r ON r.api_key_id = ? AND r.idempotency_key = ?
 		LEFT JOIN verifications v ON v.id = ?
 		LEFT JOIN perks k ON k.id = ?
-		LEFT JOIN members m ON m.id = v.member_id
+		LEFT JOIN members m ON m.id = v.member_id{collate}
 		LEFT JOIN guest_passes g ON g.id = v.guest_pass_id
 		LEFT JOIN cards c ON c.id = COALESCE(g.card_id, v.card_id)`
+	// verifications.member_id compares bytes (COLLATE "C", migration
+	// 00004); members.id has the database's collation. Without naming one,
+	// PostgreSQL cannot use members' primary key and reads the whole table.
+	collate := ""
+	if c.s.dialect.name == Postgres {
+		collate = ` COLLATE "default"`
+	}
 	var r factsRow
-	if err := c.x.GetContext(ctx, &r, c.q(q), apiKeyID, idemKey, verificationID, perkID); err != nil {
+	if err := c.x.GetContext(ctx, &r, c.q(strings.Replace(q, "{collate}", collate, 1)), apiKeyID, idemKey, verificationID, perkID); err != nil {
 		return nil, fmt.Errorf("redemption facts: %w", mapErr(err))
 	}
 	f := &RedemptionFacts{}
