@@ -133,6 +133,7 @@ type CardState struct {
 	MemberID     string           `db:"member_id"`
 	CardStatus   model.CardStatus `db:"status"`
 	SignedPart   string           `db:"signed_part"`
+	SignedPartV2 string           `db:"signed_part_v2"` // set when the card is bound to a device (format 2)
 	SecretEnc    []byte           `db:"totp_secret_enc"`
 	Tier         string           `db:"tier"`
 	MemberStatus string           `db:"member_status"`
@@ -144,7 +145,7 @@ type CardState struct {
 // CardState loads a card and its member's status.
 func (c *Conn) CardState(ctx context.Context, cardID string) (*CardState, error) {
 	const q = `
-		SELECT c.id, c.member_id, c.status, c.signed_part, c.totp_secret_enc,
+		SELECT c.id, c.member_id, c.status, c.signed_part, COALESCE(c.signed_part_v2, '') AS signed_part_v2, c.totp_secret_enc,
 		       m.tier, m.status AS member_status, m.family_name, m.given_name, m.locale
 		FROM cards c JOIN members m ON m.id = c.member_id
 		WHERE c.id = ?`

@@ -162,6 +162,9 @@ func (v *Verifier) Verify(ctx context.Context, p *model.Principal, code string) 
 
 // decide fills d with the outcome, without writing anything.
 func (v *Verifier) decide(ctx context.Context, p *model.Principal, code string, now time.Time, d *Decision, rec *model.Verification, claim **store.CodeUse, claimExpires *time.Time) error {
+	if credential.IsV2(code) {
+		return v.decideCardV2(ctx, p, code, now, d, rec, claim, claimExpires)
+	}
 	parsed, err := credential.Parse(code)
 	if err != nil {
 		d.Result = model.ResultInvalid
@@ -207,6 +210,11 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 		if parsed.VerifySignature(pub) {
 			rec.Detail = "signed part differs from the card on record"
 		}
+		return nil
+	}
+	if e.state.SignedPartV2 != "" { // bound to a device: only its v2 codes count
+		d.Result = model.ResultInvalid
+		rec.Detail = "card is bound to a device; version 1 code refused"
 		return nil
 	}
 	d.cardID, d.memberID = cardID, e.state.MemberID

@@ -17,6 +17,7 @@ type Storer interface {
 	CancelGuestPass(ctx context.Context, id, memberID string) error
 	CardByEnrollToken(ctx context.Context, hash string) (*model.Card, error)
 	CardByWalletToken(ctx context.Context, hash string) (*model.Card, error)
+	CardDevice(ctx context.Context, cardID string) (*store.CardDevice, error)
 	CountGuestPassesSince(ctx context.Context, memberID string, since time.Time) (int, error)
 	GuestPass(ctx context.Context, id string) (*model.GuestPass, error)
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error

@@ -54,6 +54,7 @@ type Wallet struct {
 	Card   *model.Card
 	Member *model.Member
 	Secret []byte
+	Device *store.CardDevice // the format 2 binding; empty for a version 1 card
 }
 
 // Enrolment is what the wallet receives once.
@@ -174,7 +175,11 @@ func (s *Service) Open(ctx context.Context, token string) (*Wallet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("card secret: %w", err)
 	}
-	return &Wallet{Card: card, Member: m, Secret: secret}, nil
+	dev, err := s.st.CardDevice(ctx, card.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Wallet{Card: card, Member: m, Secret: secret, Device: dev}, nil
 }
 
 // Code is the server-computed current code (the no-JavaScript path).
@@ -187,6 +192,9 @@ type Code struct {
 func (s *Service) CurrentCode(w *Wallet) (*Code, error) {
 	if err := usable(w); err != nil {
 		return nil, err
+	}
+	if w.Bound() {
+		return nil, model.NewProblem(model.ErrConflict, "device_bound", "This card is bound to your phone's key: only the phone can show its code.")
 	}
 	now := s.now()
 	return &Code{Code: credential.CardCode(w.Card.SignedPart, credential.TOTP(w.Secret, now)), ValidForSeconds: 30 - int(now.Unix()%30)}, nil
