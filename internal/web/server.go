@@ -1,5 +1,9 @@
-// Package web is the HTTP surface of alumnipass: the JSON API, the pages and
-// the middleware around them, on Fiber. Handlers are thin: parse, call a
+// Package web builds the HTTP app of alumnipass on Fiber: the global
+// middleware (recovery, request ids, access log and metrics, security
+// headers, body limits, compression), /healthz, /readyz and /metrics, and
+// the three surfaces mounted in one place (routes.go): api (the JSON API),
+// public (wallet, guest pass, scanner, assets) and console (the HR and
+// partner consoles), which share httpkit. Handlers are thin: parse, call a
 // feature service, respond. Nothing imports this package but cmd.
 package web
 
@@ -41,7 +45,6 @@ type Server struct {
 	app     *fiber.App
 	cfg     *config.Config
 	log     *slog.Logger
-	cat     *i18n.Catalog
 	static  fs.FS
 	render  *httpkit.Renderer
 	metrics *httpkit.Metrics
@@ -55,7 +58,7 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{cfg: d.Config, log: d.Log, cat: d.Catalog, static: d.Static, svc: d.Services, now: d.Now}
+	s := &Server{cfg: d.Config, log: d.Log, static: d.Static, svc: d.Services, now: d.Now}
 	s.metrics = httpkit.NewMetrics(d.Registry)
 	s.limits = httpkit.NewLimits(d.Now)
 	render, err := httpkit.NewRenderer(d.Catalog, d.Static, d.Config.CookieSecure)
@@ -67,8 +70,8 @@ func New(d Deps) (*Server, error) {
 		AppName:   "alumnipass",
 		BodyLimit: d.Config.BodyLimit,
 		// Bodies are streamed and limited per route by httpkit.LimitBody,
-		// before they are read (httpkit/body_limits.go); multipart forms are parsed only
-		// when a route asks for them.
+		// before they are read (httpkit/body_limits.go); multipart forms
+		// are parsed only when a route asks for them.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
 		ErrorHandler:                 httpkit.ErrorHandler{Log: d.Log, Render: render}.Handle,
