@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/store"
 	"github.com/alumnipass/alumnipass/internal/store/storetest"
@@ -76,7 +77,7 @@ func TestConsoleSignIn(t *testing.T) {
 
 		// The second sign-in asks for the code of the app set up before.
 		cc.signIn(email, pw, secret)
-		es, err := ts.App.svc.Members.Audit(context.Background(), store.AuditFilter{Action: "admin.totp_enrolled"})
+		es, err := ts.App.svc.Members.Audit(context.Background(), members.AuditFilter{Action: "admin.totp_enrolled"})
 		if err != nil || len(es) != 1 {
 			t.Errorf("totp enrolment audit: %v %v", es, err)
 		}
@@ -360,7 +361,7 @@ func TestConsoleIssueLetterAndMail(t *testing.T) {
 	if !strings.Contains(string(eml), "To: \"Alex Smith\" <alex@example.com>") {
 		t.Errorf("e-mail: %s", eml)
 	}
-	es, err := ts.App.svc.Members.Audit(context.Background(), store.AuditFilter{TargetID: id, Action: "card.enrollment_sent"})
+	es, err := ts.App.svc.Members.Audit(context.Background(), members.AuditFilter{TargetID: id, Action: "card.enrollment_sent"})
 	if err != nil || len(es) != 1 || !strings.Contains(es[0].After, "outbox") {
 		t.Fatalf("audit: %v %v", es, err)
 	}
@@ -393,7 +394,7 @@ func TestConsoleReportsAndUsers(t *testing.T) {
 		"password": {"long enough password"}, "locale": {"ja"}}), 400)
 	admin.want(admin.post("/admin/users", url.Values{"email": {"pm@example.com"}, "name": {"提携 太郎"}, "role": {"partner_manager"},
 		"partner_id": {f.PartnerID}, "password": {"long enough password"}, "locale": {"ja"}}), 303, "/admin/users?msg=user_created")
-	es, err := ts.App.svc.Members.Audit(context.Background(), store.AuditFilter{Action: "admin.create"})
+	es, err := ts.App.svc.Members.Audit(context.Background(), members.AuditFilter{Action: "admin.create"})
 	if err != nil || len(es) != 1 || strings.Contains(es[0].After, "password") {
 		t.Fatalf("admin.create audit: %v %v", es, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/alumnipass/alumnipass/internal/model"
-	"github.com/alumnipass/alumnipass/internal/store"
 )
 
 // GuestPasses lists a member's guest passes, newest first.
@@ -13,6 +12,10 @@ func (s *Service) GuestPasses(ctx context.Context, memberID string, limit int) (
 }
 
 // Redemptions lists a member's redemptions, newest first.
-func (s *Service) Redemptions(ctx context.Context, memberID string, limit int) ([]store.PartnerRedemptionRow, error) {
-	return s.st.MemberRedemptions(ctx, memberID, limit)
+func (s *Service) Redemptions(ctx context.Context, memberID string, limit int) ([]RedemptionRow, error) {
+	rs, err := s.st.MemberRedemptions(ctx, memberID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return redemptionRows(rs), nil
 }

@@ -182,7 +182,7 @@ func (s *Service) Get(ctx context.Context, id string) (*Detail, error) {
 }
 
 // List searches members; the cursor is the last employee number seen.
-func (s *Service) List(ctx context.Context, f store.MemberFilter) (ms []model.Member, next string, err error) {
+func (s *Service) List(ctx context.Context, f MemberFilter) (ms []model.Member, next string, err error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -197,7 +197,7 @@ func (s *Service) List(ctx context.Context, f store.MemberFilter) (ms []model.Me
 	}
 	want := f.Limit
 	f.Limit++
-	ms, err = s.st.ListMembers(ctx, f)
+	ms, err = s.st.ListMembers(ctx, storeMemberFilter(f))
 	if err != nil {
 		return nil, "", err
 	}
@@ -382,11 +382,11 @@ func (s *Service) IssueCard(ctx context.Context, p *model.Principal, memberID st
 }
 
 // Audit lists audit entries.
-func (s *Service) Audit(ctx context.Context, f store.AuditFilter) ([]model.AuditEntry, error) {
+func (s *Service) Audit(ctx context.Context, f AuditFilter) ([]model.AuditEntry, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	es, err := s.st.ListAudit(ctx, f)
+	es, err := s.st.ListAudit(ctx, storeAuditFilter(f))
 	if err != nil {
 		return nil, err
 	}
