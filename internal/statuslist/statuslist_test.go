@@ -4,8 +4,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,5 +185,78 @@ func BenchmarkParseFullList1M(b *testing.B) {
 		if err != nil || !p.VerifySignature(priv.Public().(ed25519.PublicKey)) {
 			b.Fatal(fmt.Errorf("parse: %v", err))
 		}
+	}
+}
+
+// The status list test vectors of docs/credential-format.md, section 13.6.
+const (
+	formatDoc     = "../../docs/credential-format.md"
+	vectorsMarker = "<!-- test-vectors-status: checked by internal/statuslist/statuslist_test.go -->"
+)
+
+func seqID(first byte) [16]byte {
+	var x [16]byte
+	for i := range x {
+		x[i] = first + byte(i)
+	}
+	return x
+}
+
+// computeVectors signs the documented full list and delta.
+func computeVectors(t *testing.T) []string {
+	priv := testKey()
+	full, err := Sign(priv, &List{KeyID: kidOf(priv), IssuedAt: at, Seq: 42,
+		Revoked: [][16]byte{seqID(0xa0)}, Suspended: [][16]byte{seqID(0xc0)}, Cancelled: [][16]byte{seqID(0xb0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta, err := Sign(priv, &List{KeyID: kidOf(priv), Delta: true, IssuedAt: at.Add(time.Minute), Since: 42, Seq: 43,
+		Revoked: [][16]byte{seqID(0xd0)}, Cleared: [][16]byte{seqID(0xc0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{
+		fmt.Sprintf("%-24s %x", "status.full", full),
+		fmt.Sprintf("%-24s %x", "status.delta_since_42", delta),
+	}
+}
+
+func TestFormatDocStatusVectors(t *testing.T) {
+	want := computeVectors(t)
+	doc, err := os.ReadFile(formatDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), vectorsMarker)
+	if !ok {
+		t.Fatalf("no %q in the document; expected block:\n%s", vectorsMarker, strings.Join(want, "\n"))
+	}
+	_, block, _ := strings.Cut(after, "```text\n")
+	block, _, _ = strings.Cut(block, "```")
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		name, value, _ := strings.Cut(line, " ")
+		got = append(got, fmt.Sprintf("%-24s %s", name, strings.TrimSpace(value)))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("document vectors differ; expected block:\n%s", strings.Join(want, "\n"))
+	}
+	// And independently: the documented bytes parse, verify and merge.
+	var lists []*List
+	for _, line := range got {
+		_, hexText, _ := strings.Cut(line, " ")
+		b, err := hex.DecodeString(strings.TrimSpace(hexText))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := Parse(b)
+		if err != nil || !l.VerifySignature(testKey().Public().(ed25519.PublicKey)) {
+			t.Fatalf("documented list does not verify: %v", err)
+		}
+		lists = append(lists, l)
+	}
+	m, err := lists[0].Apply(lists[1])
+	if err != nil || m.StatusOf(seqID(0xc0)) != Good || m.StatusOf(seqID(0xd0)) != Revoked || m.StatusOf(seqID(0xb0)) != Cancelled {
+		t.Fatalf("documented delta does not apply: %v", err)
 	}
 }
