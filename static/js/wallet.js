@@ -2,6 +2,7 @@
 // server's clock, keeps working offline through the service worker, and manages guest passes.
 import { base32Decode, importSecret, hotp, stepAt, msUntilNextStep, cardCode, PERIOD_SECONDS } from './totp.js';
 import { ServerClock } from './clock.js';
+import { newDeviceKey, exportPublic, cardCodeV2, loadDevice, saveDevice } from './device.js';
 import { pageData, messages, requestJSON, errorMessage, formatDateTime, localizeTimes } from './page.js';
 
 const data = pageData();
@@ -61,7 +62,14 @@ class Card {
   async start() {
     try {
       this.qr = await import('../vendor/lean-qr/lean-qr.min.mjs');
-      if (data.secret_b32 && data.signed_part) {
+      this.device = await this.setupDevice();
+      if (!this.device && data.bound) {
+        // Bound to a key this browser does not hold (a copy of the wallet's data, or the
+        // browser's storage was cleared): no code can be made here.
+        this.stop(msg('wallet.device_missing'));
+        return;
+      }
+      if (!this.device && data.secret_b32 && data.signed_part) {
         this.key = await importSecret(base32Decode(data.secret_b32));
       }
     } catch (err) {
@@ -86,7 +94,9 @@ class Card {
     if (step !== this.step) {
       this.step = step;
       try {
-        const code = this.key ? cardCode(await hotp(this.key, step), data.signed_part) : await this.serverCode();
+        const code = this.device
+          ? await cardCodeV2(this.device.privateKey, data.card_id, this.device.binding.signed_part_v2, step)
+          : this.key ? cardCode(await hotp(this.key, step), data.signed_part) : await this.serverCode();
         if (this.step === step && code) {
           this.code = code;
           this.draw();
@@ -101,6 +111,36 @@ class Card {
     // wake at the next whole second of corrected time, and exactly at the step boundary
     const next = Math.min(left, 1000 - (clock.now() % 1000)) + 15;
     this.timer = setTimeout(() => this.tick(), Math.max(50, next));
+  }
+
+  /**
+   * The device key of this card (format version 2): the stored one, or, on the first visit
+   * while online, a new non-extractable P-256 key that the server then binds to the card. The
+   * key is stored before it is sent, so a binding is never left without its key. Returns null
+   * where WebCrypto or IndexedDB are missing, or while the binding cannot be made (offline):
+   * the version 1 code is used until then.
+   */
+  async setupDevice() {
+    if (!data.card_id || !globalThis.crypto?.subtle || !globalThis.indexedDB) return null;
+    try {
+      let rec = await loadDevice(data.card_id);
+      if (rec && rec.binding) { document.body.dataset.cardFormat = '2'; return rec; }
+      if (data.bound) return null;
+      if (!rec) {
+        const pair = await newDeviceKey();
+        rec = { privateKey: pair.privateKey, publicKey: pair.publicKey, binding: null };
+        await saveDevice(data.card_id, rec);
+      }
+      const r = await requestJSON('POST', '/api/v1/wallet/device', { public_key: await exportPublic(rec.publicKey) });
+      if (!r.ok || !r.body || !r.body.signed_part_v2) return null;
+      rec.binding = r.body;
+      await saveDevice(data.card_id, rec);
+      document.body.dataset.cardFormat = '2';
+      return rec;
+    } catch (err) {
+      console.warn('device key:', err);
+      return null;
+    }
   }
 
   /** Without a secret the server computes the code (GET /api/v1/wallet/code); online only. */
