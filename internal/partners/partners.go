@@ -30,7 +30,7 @@ func validKind(k string) bool {
 
 // Service manages partners and records redemptions.
 type Service struct {
-	st           *store.Store
+	st           Storer
 	now          func() time.Time
 	pseudonymKey []byte
 	tokyo        *time.Location
@@ -51,7 +51,7 @@ type Options struct {
 const DefaultMaxKeysPerVenue = 20
 
 // New makes the service. pseudonymKey keys the per-partner member pseudonyms.
-func New(st *store.Store, pseudonymKey []byte, now func() time.Time, opt Options) *Service {
+func New(st Storer, pseudonymKey []byte, now func() time.Time, opt Options) *Service {
 	if opt.MaxKeysPerVenue <= 0 {
 		opt.MaxKeysPerVenue = DefaultMaxKeysPerVenue
 	}
