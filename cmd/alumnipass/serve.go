@@ -74,6 +74,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	go app.background(ctx)
+	stopInvitations, err := startInvitations(ctx, app, nil)
+	if err != nil {
+		return err
+	}
+	defer stopInvitations()
 	log.Info("alumnipass ready", "addr", cfg.Addr, "tls", cfg.TLS(), "database", st.Dialect(), "startup_ms", time.Since(start).Milliseconds(), "base_url", cfg.BaseURL)
 	return app.server.Listen(ctx, cfg.Addr, cfg.ShutdownTimeout)
 }

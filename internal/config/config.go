@@ -48,6 +48,7 @@ type Config struct {
 	TLSKey          string        // ALUMNIPASS_TLS_KEY: PEM private key file of TLSCert
 	CompanyName     string        // ALUMNIPASS_COMPANY_NAME: the company that writes to its alumni (letters, e-mail)
 	CompanyNameEn   string        // ALUMNIPASS_COMPANY_NAME_EN: its English name; defaults to CompanyName
+	JobLease        time.Duration // ALUMNIPASS_JOB_LEASE: how long a stopped instance's invitation items wait before another takes them
 }
 
 // Getenv is how Load reads variables; tests pass a map's lookup.
@@ -79,6 +80,7 @@ func Load(getenv Getenv) (*Config, error) {
 		TLSCert:         r.str("ALUMNIPASS_TLS_CERT", ""),
 		TLSKey:          r.str("ALUMNIPASS_TLS_KEY", ""),
 		CompanyName:     r.str("ALUMNIPASS_COMPANY_NAME", ""),
+		JobLease:        r.duration("ALUMNIPASS_JOB_LEASE", 2*time.Minute),
 	}
 	c.CompanyNameEn = r.str("ALUMNIPASS_COMPANY_NAME_EN", c.CompanyName)
 	if k := r.secret("ALUMNIPASS_MASTER_KEY"); k != "" {

@@ -12,11 +12,13 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"mime"
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,7 +32,17 @@ type Message struct {
 	ToName  string // optional display name
 	Subject string
 	Body    string // plain text, UTF-8
+	// Key optionally names the message for good (letters, digits, '-'):
+	// in the outbox its file is <Key>.eml, written whole or not at all, so
+	// that Confirm can later say whether it went (a background job asks
+	// after a crash between sending and recording).
+	Key string
 }
+
+// ErrRejected is a message the mail server refused for good at submission
+// (a 5xx answer, or an address that is not one): sending it again will not
+// help. Other errors are transient.
+var ErrRejected = errors.New("rejected by the mail server")
 
 // Mailer delivers messages by SMTP or into the outbox.
 type Mailer struct {
@@ -77,14 +89,17 @@ func (m *Mailer) Via() string {
 // the .eml file in the outbox.
 func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 	if _, err := mail.ParseAddress(msg.To); err != nil || strings.ContainsAny(msg.To, "\r\n") {
-		return "", fmt.Errorf("send mail: bad recipient %q", msg.To)
+		return "", fmt.Errorf("send mail: bad recipient %q: %w", msg.To, ErrRejected)
+	}
+	if !validKey(msg.Key) {
+		return "", fmt.Errorf("send mail: bad key %q", msg.Key)
 	}
 	raw, err := m.compose(msg)
 	if err != nil {
 		return "", err
 	}
 	if m.smtp == nil {
-		return m.writeOutbox(raw)
+		return m.writeOutbox(raw, msg.Key)
 	}
 	if err := m.sendSMTP(ctx, msg.To, raw); err != nil {
 		return "", err
@@ -124,7 +139,7 @@ func (m *Mailer) compose(msg Message) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func (m *Mailer) writeOutbox(raw []byte) (string, error) {
+func (m *Mailer) writeOutbox(raw []byte, key string) (string, error) {
 	if err := os.MkdirAll(m.outbox, 0o700); err != nil {
 		return "", fmt.Errorf("outbox: %w", err)
 	}
@@ -133,11 +148,55 @@ func (m *Mailer) writeOutbox(raw []byte) (string, error) {
 		return "", fmt.Errorf("outbox name: %w", err)
 	}
 	name := m.now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(suffix) + ".eml"
+	if key != "" {
+		name = key + ".eml"
+	}
 	path := filepath.Join(m.outbox, name)
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
+	// Written aside and renamed: the .eml appears whole or not at all.
+	tmp := filepath.Join(m.outbox, ".tmp-"+hex.EncodeToString(suffix)+"-"+name)
+	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+		return "", fmt.Errorf("outbox: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
 		return "", fmt.Errorf("outbox: %w", err)
 	}
 	return path, nil
+}
+
+// Confirm says whether the message named key was sent. Only the outbox can
+// tell (known is true there); an SMTP server cannot be asked afterwards.
+func (m *Mailer) Confirm(key string) (sent, known bool) {
+	if m.smtp != nil || !validKey(key) || key == "" {
+		return false, false
+	}
+	_, err := os.Stat(filepath.Join(m.outbox, key+".eml"))
+	if err == nil {
+		return true, true
+	}
+	return false, errors.Is(err, os.ErrNotExist)
+}
+
+// validKey: empty, or up to 128 letters, digits and '-'.
+func validKey(k string) bool {
+	if len(k) > 128 {
+		return false
+	}
+	for _, r := range k {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// refused marks a permanent (5xx) SMTP answer as ErrRejected.
+func refused(err error) error {
+	var tp *textproto.Error
+	if errors.As(err, &tp) && tp.Code >= 500 {
+		return fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	return err
 }
 
 func (m *Mailer) sendSMTP(ctx context.Context, to string, raw []byte) error {
@@ -186,10 +245,10 @@ func (m *Mailer) sendSMTP(ctx context.Context, to string, raw []byte) error {
 	}
 	from, _ := mail.ParseAddress(m.from)
 	if err := c.Mail(from.Address); err != nil {
-		return fmt.Errorf("smtp from: %w", err)
+		return fmt.Errorf("smtp from: %w", refused(err))
 	}
 	if err := c.Rcpt(to); err != nil {
-		return fmt.Errorf("smtp to: %w", err)
+		return fmt.Errorf("smtp to: %w", refused(err))
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -199,7 +258,10 @@ func (m *Mailer) sendSMTP(ctx context.Context, to string, raw []byte) error {
 		return fmt.Errorf("smtp data: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("smtp data: %w", err)
+		return fmt.Errorf("smtp data: %w", refused(err))
 	}
-	return c.Quit()
+	// The server accepted the message with its answer to DATA; a failed
+	// QUIT does not undo that, so it is not a failure to send.
+	_ = c.Quit()
+	return nil
 }

@@ -31,6 +31,10 @@ type dialect struct {
 	jstMonth func(col string) string
 	// schema lists (table, column) pairs, for the migration parity test.
 	schema string
+	// skipLocked ends a SELECT that claims rows for a worker: FOR UPDATE
+	// SKIP LOCKED on PostgreSQL, so two workers never claim one row;
+	// nothing on SQLite, whose single writer serialises the claims.
+	skipLocked string
 
 	bindType int      // sqlx placeholder style
 	rebound  sync.Map // constant query → rebound text
@@ -46,7 +50,7 @@ func newPostgresDialect() *dialect {
 		jstMonth: func(col string) string { return "to_char(" + col + " AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')" },
 		schema: `SELECT table_name AS t, column_name AS c FROM information_schema.columns
 			WHERE table_schema = 'public' AND table_name <> 'goose_db_version'`,
-		bindType: sqlx.DOLLAR}
+		skipLocked: " FOR UPDATE SKIP LOCKED", bindType: sqlx.DOLLAR}
 }
 
 func newSQLiteDialect() *dialect {
