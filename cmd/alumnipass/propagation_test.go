@@ -178,6 +178,13 @@ func changeCases() []changeCase {
 			r := scan(f.DeviceKey)
 			return r.Str("result") == "valid" && strings.HasPrefix(r.Str("display_name"), "佐藤")
 		}},
+		{"console/edit-tier", func(t *testing.T, w *propagationWorld, f *fixture) {
+			cc := w.writer.consoleAs(model.RoleHR, "")
+			form := cc.want(cc.get("/admin/members/"+f.MemberID+"/edit"), 200)
+			email := regexpFind(t, form.Body, `id="email" name="email"[^>]*value="([^"]+)"`)
+			cc.want(cc.post("/admin/members/"+f.MemberID+"/edit", url.Values{"family_name": {"山田"}, "given_name": {"太郎"},
+				"email": {email}, "tier": {"diamond"}, "departed_on": {"2024-03-31"}, "locale": {"ja"}}), 303)
+		}, tierIs("diamond")},
 		{"cli/import-tier", func(t *testing.T, w *propagationWorld, f *fixture) {
 			file := filepath.Join(t.TempDir(), "m.csv")
 			if err := os.WriteFile(file, memberCSV(t, w, f, "platinum", "山田"), 0o600); err != nil {

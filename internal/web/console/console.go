@@ -35,6 +35,7 @@ type (
 	}
 	memberService interface {
 		Create(ctx context.Context, p *model.Principal, in members.Input) (*model.Member, error)
+		Update(ctx context.Context, p *model.Principal, id string, patch members.Patch) (*model.Member, error)
 		List(ctx context.Context, f members.MemberFilter) (ms []model.Member, next string, err error)
 		Get(ctx context.Context, id string) (*members.Detail, error)
 		ChangeStatus(ctx context.Context, p *model.Principal, id, action, reason string) (*model.Member, error)

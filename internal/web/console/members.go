@@ -86,6 +86,7 @@ func (h *Handler) adminMembers(c *fiber.Ctx) error {
 }
 
 type memberFormView struct {
+	ID      string // set when editing an existing member
 	In      members.Input
 	Tiers   []string
 	Field   string
@@ -113,6 +114,51 @@ func (h *Handler) memberForm(c *fiber.Ctx, status int, in members.Input, field s
 	}
 	v := memberFormView{In: in, Tiers: tiers, Field: field, Locales: h.localeOptions(h.render.Lang(c), in.Locale)}
 	return h.consolePage(c, status, "admin_member_new", "members", v, n)
+}
+
+// adminMemberEdit shows the member's fields for editing (the employee
+// number is shown but cannot change).
+func (h *Handler) adminMemberEdit(c *fiber.Ctx) error {
+	id := utils.CopyString(c.Params("id"))
+	d, err := h.members.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	in := members.Input{EmployeeNo: d.EmployeeNo, FamilyName: d.FamilyName, GivenName: d.GivenName, FamilyNameKana: d.FamilyNameKana,
+		GivenNameKana: d.GivenNameKana, Email: d.Email, Tier: d.Tier, DepartedOn: d.DepartedOn, Locale: d.Locale}
+	return h.memberEditForm(c, fiber.StatusOK, id, in, "", consoleNotice{})
+}
+
+func (h *Handler) memberEditForm(c *fiber.Ctx, status int, id string, in members.Input, field string, n consoleNotice) error {
+	tiers, err := h.members.Tiers(c.UserContext())
+	if err != nil {
+		return err
+	}
+	v := memberFormView{ID: id, In: in, Tiers: tiers, Field: field, Locales: h.localeOptions(h.render.Lang(c), in.Locale)}
+	return h.consolePage(c, status, "admin_member_new", "members", v, n)
+}
+
+// adminMemberUpdate saves an edit: every field of the form is sent, so the
+// patch names them all; the members service audits what changed and tells
+// every instance (a new tier reaches the next scan).
+func (h *Handler) adminMemberUpdate(c *fiber.Ctx) error {
+	id := utils.CopyString(c.Params("id"))
+	in := members.Input{FamilyName: consoleForm(c, "family_name"), GivenName: consoleForm(c, "given_name"),
+		FamilyNameKana: consoleForm(c, "family_name_kana"), GivenNameKana: consoleForm(c, "given_name_kana"), Email: consoleForm(c, "email"),
+		Tier: consoleForm(c, "tier"), DepartedOn: consoleForm(c, "departed_on"), Locale: consoleForm(c, "locale")}
+	patch := members.Patch{FamilyName: &in.FamilyName, GivenName: &in.GivenName, FamilyNameKana: &in.FamilyNameKana,
+		GivenNameKana: &in.GivenNameKana, Email: &in.Email, Tier: &in.Tier, DepartedOn: &in.DepartedOn, Locale: &in.Locale}
+	if _, err := h.members.Update(c.UserContext(), httpkit.Principal(c), id, patch); err != nil {
+		msg, field, status, ok := h.formProblem(h.render.Lang(c), err)
+		if !ok || status == fiber.StatusNotFound {
+			return err
+		}
+		if d, gerr := h.members.Get(c.UserContext(), id); gerr == nil {
+			in.EmployeeNo = d.EmployeeNo
+		}
+		return h.memberEditForm(c, status, id, in, field, consoleNotice{Text: msg, Tone: "bad"})
+	}
+	return c.Redirect("/admin/members/"+id+"?msg=member_updated", fiber.StatusSeeOther)
 }
 
 func (h *Handler) adminMemberCreate(c *fiber.Ctx) error {

@@ -39,6 +39,8 @@ func (h *Handler) Routes(a fiber.Router) {
 	hr.Get("/members", h.adminMembers)
 	hr.Get("/members/new", h.consoleWriter, h.adminMemberNew)
 	hr.Post("/members", h.adminMemberCreate)
+	hr.Get("/members/:id/edit", h.consoleWriter, h.adminMemberEdit)
+	hr.Post("/members/:id/edit", h.adminMemberUpdate)
 	hr.Get("/members/:id", h.adminMember)
 	hr.Post("/members/:id/cards", h.adminCardIssue)
 	hr.Post("/members/:id/letter", h.adminLetter)
