@@ -154,6 +154,9 @@ type Partner struct {
 	Name      string    `db:"name" json:"name"`
 	Kind      string    `db:"kind" json:"kind"`
 	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	// DeactivatedAt is set while the partner is deactivated: its keys are
+	// refused and its perks leave the directory.
+	DeactivatedAt *time.Time `db:"deactivated_at" json:"deactivated_at,omitempty"`
 }
 
 // Venue is one location of a partner.
@@ -162,6 +165,8 @@ type Venue struct {
 	PartnerID string    `db:"partner_id" json:"partner_id"`
 	Name      string    `db:"name" json:"name"`
 	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	// ClosedAt is set while the venue is closed: its keys are refused.
+	ClosedAt *time.Time `db:"closed_at" json:"closed_at,omitempty"`
 }
 
 // Perk is what a partner offers to eligible alumni.

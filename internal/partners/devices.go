@@ -33,8 +33,14 @@ func (s *Service) venueOf(ctx context.Context, p *model.Principal, partnerID, ve
 	if err != nil {
 		return nil, nil, err
 	}
+	if d.DeactivatedAt != nil {
+		return nil, nil, partnerDeactivated()
+	}
 	for i := range d.Venues {
-		if venueID == "" || d.Venues[i].ID == venueID {
+		if venueID == "" && d.Venues[i].ClosedAt == nil || d.Venues[i].ID == venueID {
+			if d.Venues[i].ClosedAt != nil {
+				return nil, nil, venueClosed()
+			}
 			return d, &d.Venues[i], nil
 		}
 	}
@@ -189,6 +195,9 @@ func (s *Service) Pair(ctx context.Context, code string) (*IssuedKey, string, er
 		pa, err := tx.Partner(ctx, v.PartnerID)
 		if err != nil {
 			return err
+		}
+		if pa.DeactivatedAt != nil || v.ClosedAt != nil {
+			return bad
 		}
 		partnerName = pa.Name
 		p := &model.Principal{Kind: "pairing", ID: "pairing", Name: "device pairing", Role: model.RoleDevice, PartnerID: pa.ID}

@@ -196,41 +196,9 @@ func (s *Service) CreatePerk(ctx context.Context, p *model.Principal, partnerID 
 	if err != nil {
 		return nil, err
 	}
-	in.Title, in.Description = strings.TrimSpace(in.Title), strings.TrimSpace(in.Description)
-	if err := checkText("title", in.Title, 100, true); err != nil {
-		return nil, err
-	}
-	if err := checkText("description", in.Description, 1000, false); err != nil {
-		return nil, err
-	}
-	in.TitleEn, in.DescriptionEn = strings.TrimSpace(in.TitleEn), strings.TrimSpace(in.DescriptionEn)
-	if err := checkText("title_en", in.TitleEn, 100, false); err != nil {
-		return nil, err
-	}
-	if err := checkText("description_en", in.DescriptionEn, 1000, false); err != nil {
-		return nil, err
-	}
-	if len(in.EligibleTiers) == 0 || len(in.EligibleTiers) > 20 {
-		return nil, model.Invalidf("eligible_tiers", "invalid_eligible_tiers", `eligible_tiers must list 1 to 20 tiers, or ["*"] for every tier`)
-	}
-	for _, t := range in.EligibleTiers {
-		if t != "*" && !model.ValidTier(t) {
-			return nil, model.Invalidf("eligible_tiers", "invalid_eligible_tiers", fmt.Sprintf("%q is not a tier name (lowercase letters, digits, - and _)", t))
-		}
-	}
-	if in.Companions < 0 || in.Companions > 20 {
-		return nil, model.Invalidf("companions", "invalid_companions", "companions must be between 0 and 20")
-	}
-	if in.LimitPerDay < 0 || in.LimitPerDay > 1000 || in.LimitPerMonth < 0 || in.LimitPerMonth > 10000 {
-		return nil, model.Invalidf("limit_per_day", "invalid_limit", "limits must be 0 (no limit) or a positive number (at most 1000 a day, 10000 a month)")
-	}
-	days, err := checkDays(in.Days)
+	days, err := in.normalize()
 	if err != nil {
 		return nil, err
-	}
-	in.Hours = strings.TrimSpace(in.Hours)
-	if _, _, ok := model.ParseHours(in.Hours); in.Hours != "" && !ok {
-		return nil, model.Invalidf("hours", "invalid_hours", `hours must be like "11:00-14:00" (Japan time), or empty for all day`)
 	}
 	now := s.now()
 	pk := &model.Perk{Days: days, Hours: in.Hours, ID: uuid.NewString(), PartnerID: d.ID, Title: in.Title, Description: in.Description,
@@ -247,6 +215,48 @@ func (s *Service) CreatePerk(ctx context.Context, p *model.Principal, partnerID 
 		return nil, fmt.Errorf("create perk: %w", err)
 	}
 	return pk, nil
+}
+
+// normalize trims and checks a perk's fields, the one rule of creating and
+// editing a perk; it returns the days as stored.
+func (in *PerkInput) normalize() (string, error) {
+	in.Title, in.Description = strings.TrimSpace(in.Title), strings.TrimSpace(in.Description)
+	if err := checkText("title", in.Title, 100, true); err != nil {
+		return "", err
+	}
+	if err := checkText("description", in.Description, 1000, false); err != nil {
+		return "", err
+	}
+	in.TitleEn, in.DescriptionEn = strings.TrimSpace(in.TitleEn), strings.TrimSpace(in.DescriptionEn)
+	if err := checkText("title_en", in.TitleEn, 100, false); err != nil {
+		return "", err
+	}
+	if err := checkText("description_en", in.DescriptionEn, 1000, false); err != nil {
+		return "", err
+	}
+	if len(in.EligibleTiers) == 0 || len(in.EligibleTiers) > 20 {
+		return "", model.Invalidf("eligible_tiers", "invalid_eligible_tiers", `eligible_tiers must list 1 to 20 tiers, or ["*"] for every tier`)
+	}
+	for _, t := range in.EligibleTiers {
+		if t != "*" && !model.ValidTier(t) {
+			return "", model.Invalidf("eligible_tiers", "invalid_eligible_tiers", fmt.Sprintf("%q is not a tier name (lowercase letters, digits, - and _)", t))
+		}
+	}
+	if in.Companions < 0 || in.Companions > 20 {
+		return "", model.Invalidf("companions", "invalid_companions", "companions must be between 0 and 20")
+	}
+	if in.LimitPerDay < 0 || in.LimitPerDay > 1000 || in.LimitPerMonth < 0 || in.LimitPerMonth > 10000 {
+		return "", model.Invalidf("limit_per_day", "invalid_limit", "limits must be 0 (no limit) or a positive number (at most 1000 a day, 10000 a month)")
+	}
+	days, err := checkDays(in.Days)
+	if err != nil {
+		return "", err
+	}
+	in.Hours = strings.TrimSpace(in.Hours)
+	if _, _, ok := model.ParseHours(in.Hours); in.Hours != "" && !ok {
+		return "", model.Invalidf("hours", "invalid_hours", `hours must be like "11:00-14:00" (Japan time), or empty for all day`)
+	}
+	return days, nil
 }
 
 // Perks lists a partner's perks.

@@ -17,6 +17,7 @@ type Storer interface {
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
 	InsertRedemptionIfStanding(ctx context.Context, r *model.Redemption, cardID string) error
 	Partner(ctx context.Context, id string) (*model.Partner, error)
+	Perk(ctx context.Context, id string) (*model.Perk, error)
 	PartnerAPIKeys(ctx context.Context, partnerID string) ([]model.APIKey, error)
 	PartnerPerks(ctx context.Context, partnerID string, activeOnly bool) ([]model.Perk, error)
 	PartnerRedemptions(ctx context.Context, partnerID string, since time.Time, limit int) ([]store.PartnerRedemptionRow, error)

@@ -95,14 +95,31 @@ func (c *Conn) CreateAPIKey(ctx context.Context, k *model.APIKey) error {
 	return nil
 }
 
-// APIKeyByHash finds a key by the hash of the presented token.
+// APIKeyByHash finds a key by the hash of the presented token. A key of a
+// deactivated partner or a closed venue reads as revoked (since then),
+// whatever issued it, so Bearer refuses it like a revoked key.
 func (c *Conn) APIKeyByHash(ctx context.Context, hash string) (*model.APIKey, error) {
-	const q = `SELECT ` + apiKeyColumns + ` FROM api_keys WHERE hash = ?`
-	var k model.APIKey
+	const q = `
+		SELECT k.id, k.name, k.prefix, k.hash, k.role, k.partner_id, k.venue_id, k.created_at, k.last_used_at, k.revoked_at,
+		       p.deactivated_at AS partner_deactivated_at, v.closed_at AS venue_closed_at
+		FROM api_keys k
+		LEFT JOIN partners p ON p.id = k.partner_id
+		LEFT JOIN venues v ON v.id = k.venue_id
+		WHERE k.hash = ?`
+	var k struct {
+		model.APIKey
+		PartnerDeactivatedAt *time.Time `db:"partner_deactivated_at"`
+		VenueClosedAt        *time.Time `db:"venue_closed_at"`
+	}
 	if err := c.x.GetContext(ctx, &k, c.q(q), hash); err != nil {
 		return nil, fmt.Errorf("api key: %w", mapErr(err))
 	}
-	return &k, nil
+	for _, t := range []*time.Time{k.PartnerDeactivatedAt, k.VenueClosedAt} {
+		if k.RevokedAt == nil {
+			k.RevokedAt = t
+		}
+	}
+	return &k.APIKey, nil
 }
 
 // PartnerAPIKeys lists a partner's keys.

@@ -18,7 +18,7 @@ func (c *Conn) CreatePartner(ctx context.Context, p *model.Partner) error {
 
 // Partner returns one partner.
 func (c *Conn) Partner(ctx context.Context, id string) (*model.Partner, error) {
-	const q = `SELECT id, name, kind, created_at FROM partners WHERE id = ?`
+	const q = `SELECT id, name, kind, created_at, deactivated_at FROM partners WHERE id = ?`
 	var p model.Partner
 	if err := c.x.GetContext(ctx, &p, c.q(q), id); err != nil {
 		return nil, fmt.Errorf("partner %s: %w", id, mapErr(err))
@@ -28,7 +28,7 @@ func (c *Conn) Partner(ctx context.Context, id string) (*model.Partner, error) {
 
 // Partners lists every partner by name.
 func (c *Conn) Partners(ctx context.Context) ([]model.Partner, error) {
-	const q = `SELECT id, name, kind, created_at FROM partners ORDER BY name`
+	const q = `SELECT id, name, kind, created_at, deactivated_at FROM partners ORDER BY name`
 	var ps []model.Partner
 	if err := c.x.SelectContext(ctx, &ps, q); err != nil {
 		return nil, fmt.Errorf("partners: %w", mapErr(err))
@@ -47,7 +47,7 @@ func (c *Conn) CreateVenue(ctx context.Context, v *model.Venue) error {
 
 // Venue returns one venue.
 func (c *Conn) Venue(ctx context.Context, id string) (*model.Venue, error) {
-	const q = `SELECT id, partner_id, name, created_at FROM venues WHERE id = ?`
+	const q = `SELECT id, partner_id, name, created_at, closed_at FROM venues WHERE id = ?`
 	var v model.Venue
 	if err := c.x.GetContext(ctx, &v, c.q(q), id); err != nil {
 		return nil, fmt.Errorf("venue %s: %w", id, mapErr(err))
@@ -57,7 +57,7 @@ func (c *Conn) Venue(ctx context.Context, id string) (*model.Venue, error) {
 
 // PartnerVenues lists a partner's venues.
 func (c *Conn) PartnerVenues(ctx context.Context, partnerID string) ([]model.Venue, error) {
-	const q = `SELECT id, partner_id, name, created_at FROM venues WHERE partner_id = ? ORDER BY created_at`
+	const q = `SELECT id, partner_id, name, created_at, closed_at FROM venues WHERE partner_id = ? ORDER BY created_at`
 	var vs []model.Venue
 	if err := c.x.SelectContext(ctx, &vs, c.q(q), partnerID); err != nil {
 		return nil, fmt.Errorf("partner venues: %w", mapErr(err))
@@ -114,7 +114,7 @@ func (c *Conn) ActivePerks(ctx context.Context) ([]PerkWithPartner, error) {
 		SELECT p.id, p.partner_id, p.title, p.description, p.title_en, p.description_en, p.eligible_tiers, p.companions,
 		       p.limit_per_day, p.limit_per_month, p.days, p.hours, p.active, p.created_at, pa.name AS partner_name
 		FROM perks p JOIN partners pa ON pa.id = p.partner_id
-		WHERE p.active = TRUE ORDER BY pa.name, p.created_at`
+		WHERE p.active = TRUE AND pa.deactivated_at IS NULL ORDER BY pa.name, p.created_at`
 	var ps []PerkWithPartner
 	if err := c.x.SelectContext(ctx, &ps, q); err != nil {
 		return nil, fmt.Errorf("active perks: %w", mapErr(err))
