@@ -38,6 +38,7 @@ type Storer interface {
 	JobItems(ctx context.Context, jobID, state string, afterSeq, limit int) ([]model.JobItem, error)
 	ListMembers(ctx context.Context, f store.MemberFilter) ([]model.Member, error)
 	CancelJob(ctx context.Context, id string, now time.Time) error
+	MembersNotEnrolled(ctx context.Context, issuedBefore time.Time, limit int) ([]string, error)
 }
 
 // Service creates jobs and reports their progress.
@@ -58,8 +59,9 @@ func (s *Service) Wake() <-chan struct{} { return s.wake }
 
 // Sources of a job's member list.
 const (
-	SourceMembers = "members" // ids chosen by HR (an import's lines, a selection)
-	SourceSearch  = "search"  // every member a search finds
+	SourceMembers = "members"  // ids chosen by HR (an import's lines, a selection)
+	SourceSearch  = "search"   // every member a search finds
+	SourceRemind  = "reminder" // members whose link went unused for some days
 )
 
 // Invite creates an invitation job for these members: each who has no
@@ -131,6 +133,24 @@ func (s *Service) InviteSearch(ctx context.Context, p *model.Principal, f store.
 		return nil, model.Invalidf("q", "no_members", "the search finds no member")
 	}
 	return s.Invite(ctx, p, SourceSearch, ids)
+}
+
+// Remind creates an invitation job for the active members whose card was
+// issued at least days ago and never enrolled: each gets a new link (the
+// card is issued again) and the e-mail. A reminded member's card is new,
+// so the next reminder finds them only after days more.
+func (s *Service) Remind(ctx context.Context, p *model.Principal, days int) (*model.Job, error) {
+	if days < 1 || days > 365 {
+		return nil, model.Invalidf("days", "invalid_days", "days must be between 1 and 365")
+	}
+	ids, err := s.st.MembersNotEnrolled(ctx, s.now().AddDate(0, 0, -days), MaxMembers+1)
+	if err != nil {
+		return nil, fmt.Errorf("remind: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, model.NewProblem(model.ErrNotFound, "no_members", "No member has an unused enrolment link that old.")
+	}
+	return s.Invite(ctx, p, SourceRemind, ids)
 }
 
 // Progress is a job and how many of its items are in each state.

@@ -428,3 +428,47 @@ func TestInviteRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestRemind: a reminder covers the active members whose link has gone
+// unused for the days asked, and no one else; once reminded (a new link),
+// they are not reminded again at once.
+func TestRemind(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		ids := addMembers(t, st, 5)
+		sealer, err := seal.New([]byte(strings.Repeat("m", 32)))
+		storetest.Must(t, err)
+		keys, err := keyring.New(ctx, st, sealer, time.Now)
+		storetest.Must(t, err)
+		past := members.New(st, keys, sealer, func() time.Time { return time.Now().AddDate(0, 0, -10) },
+			members.Options{BaseURL: "https://alumni.example.jp", CardValidity: 365 * 24 * time.Hour, EnrollValidity: 30 * 24 * time.Hour})
+		// 0: old unused link; 1: recent link; 2: old link, enrolled; 3: no card; 4: old link, suspended.
+		for _, i := range []int{0, 2, 4} {
+			_, err := past.IssueCard(ctx, hr, ids[i])
+			storetest.Must(t, err)
+		}
+		_, err = e.mem.IssueCard(ctx, hr, ids[1])
+		storetest.Must(t, err)
+		cards, err := st.MemberCards(ctx, ids[2])
+		storetest.Must(t, err)
+		storetest.Must(t, st.Enroll(ctx, cards[0].ID, "wallet-hash", "v1", time.Now()))
+		_, err = e.mem.ChangeStatus(ctx, hr, ids[4], members.ActionSuspend, "")
+		storetest.Must(t, err)
+
+		if _, err := e.svc.Remind(ctx, hr, 0); !errors.Is(err, model.ErrInvalid) {
+			t.Fatalf("0 days: %v", err)
+		}
+		j, err := e.svc.Remind(ctx, hr, 7)
+		storetest.Must(t, err)
+		items, err := e.svc.Items(ctx, j.ID, "", 0, 10)
+		storetest.Must(t, err)
+		if j.Source != jobs.SourceRemind || len(items) != 1 || items[0].MemberID != ids[0] {
+			t.Fatalf("reminder covers %+v", items)
+		}
+		waitDone(t, e, e.worker(st, e.sender(t), time.Now, jobs.WorkerOptions{}), j.ID, time.Minute)
+		if _, err := e.svc.Remind(ctx, hr, 7); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("a second reminder at once: %v", err)
+		}
+	})
+}

@@ -252,3 +252,17 @@ func (c *Conn) CancelJob(ctx context.Context, id string, now time.Time) error {
 	}
 	return nil
 }
+
+// MembersNotEnrolled lists active members whose active card was issued
+// before the cutoff and never enrolled: who a reminder is for.
+func (c *Conn) MembersNotEnrolled(ctx context.Context, issuedBefore time.Time, limit int) ([]string, error) {
+	const q = `
+		SELECT m.id FROM members m JOIN cards c ON c.member_id = m.id
+		WHERE m.status = 'active' AND c.status = 'active' AND c.enrolled_at IS NULL AND c.issued_at < ?
+		ORDER BY m.employee_no LIMIT ?`
+	var ids []string
+	if err := c.x.SelectContext(ctx, &ids, c.q(q), c.ts(issuedBefore), limit); err != nil {
+		return nil, fmt.Errorf("members not enrolled: %w", mapErr(err))
+	}
+	return ids, nil
+}
