@@ -19,8 +19,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/store"
@@ -109,10 +111,26 @@ func (s *Service) Invite(ctx context.Context, p *model.Principal, source string,
 	return j, nil
 }
 
+// Search is a member search, as GET /api/v1/members takes it.
+type Search struct {
+	Query  string `json:"q"`
+	Status string `json:"status"`
+	Tier   string `json:"tier"`
+}
+
 // InviteSearch creates an invitation job for every member a search finds.
-func (s *Service) InviteSearch(ctx context.Context, p *model.Principal, f store.MemberFilter) (*model.Job, error) {
+func (s *Service) InviteSearch(ctx context.Context, p *model.Principal, search Search) (*model.Job, error) {
+	switch search.Status {
+	case "", string(model.MemberActive), string(model.MemberSuspended), string(model.MemberRevoked):
+	default:
+		return nil, model.Invalidf("status", "invalid_status", "status must be active, suspended or revoked")
+	}
+	if utf8.RuneCountInString(search.Query) > 100 {
+		return nil, model.Invalidf("q", "query_too_long", "the search text must be at most 100 characters")
+	}
 	var ids []string
-	f.After, f.Limit = "", 1000
+	f := store.MemberFilter{Query: strings.TrimSpace(norm.NFKC.String(search.Query)), Status: search.Status,
+		Tier: strings.ToLower(strings.TrimSpace(search.Tier)), Limit: 1000}
 	for {
 		ms, err := s.st.ListMembers(ctx, f)
 		if err != nil {

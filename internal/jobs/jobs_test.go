@@ -472,3 +472,29 @@ func TestRemind(t *testing.T) {
 		}
 	})
 }
+
+// TestInviteSearch: a job from a search covers exactly the members it finds.
+func TestInviteSearch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		ids := addMembers(t, st, 3)
+		m, err := st.Member(ctx, ids[1])
+		storetest.Must(t, err)
+		m.Tier = "gold"
+		storetest.Must(t, st.UpsertMembers(ctx, []model.Member{*m}))
+		j, err := e.svc.InviteSearch(ctx, hr, jobs.Search{Tier: "Gold"})
+		storetest.Must(t, err)
+		items, err := e.svc.Items(ctx, j.ID, "", 0, 10)
+		storetest.Must(t, err)
+		if j.Source != jobs.SourceSearch || len(items) != 1 || items[0].MemberID != ids[1] || items[0].Seq != 1 {
+			t.Fatalf("search job: %+v %+v", j, items)
+		}
+		if _, err := e.svc.InviteSearch(ctx, hr, jobs.Search{Tier: "platinum"}); !errors.Is(err, model.ErrInvalid) {
+			t.Fatalf("an empty search: %v", err)
+		}
+		if _, err := e.svc.InviteSearch(ctx, hr, jobs.Search{Status: "gone"}); !errors.Is(err, model.ErrInvalid) {
+			t.Fatalf("a bad status: %v", err)
+		}
+	})
+}

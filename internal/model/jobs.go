@@ -51,7 +51,7 @@ type JobItem struct {
 	ID         string     `db:"id" json:"-"`
 	JobID      string     `db:"job_id" json:"-"`
 	MemberID   string     `db:"member_id" json:"member_id"`
-	Seq        int        `db:"seq" json:"-"`
+	Seq        int        `db:"seq" json:"position"` // 1… in the order the job was given; the items' cursor
 	State      string     `db:"state" json:"state"`
 	Attempts   int        `db:"attempts" json:"attempts"`
 	LeaseOwner string     `db:"lease_owner" json:"-"`
