@@ -35,6 +35,10 @@ type dialect struct {
 	// SKIP LOCKED on PostgreSQL, so two workers never claim one row;
 	// nothing on SQLite, whose single writer serialises the claims.
 	skipLocked string
+	// forUpdate ends a SELECT that locks the rows it reads until the
+	// transaction ends (PostgreSQL); SQLite's transaction holds the
+	// database already.
+	forUpdate string
 
 	bindType int      // sqlx placeholder style
 	rebound  sync.Map // constant query → rebound text
@@ -50,7 +54,7 @@ func newPostgresDialect() *dialect {
 		jstMonth: func(col string) string { return "to_char(" + col + " AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')" },
 		schema: `SELECT table_name AS t, column_name AS c FROM information_schema.columns
 			WHERE table_schema = 'public' AND table_name <> 'goose_db_version'`,
-		skipLocked: " FOR UPDATE SKIP LOCKED", bindType: sqlx.DOLLAR}
+		skipLocked: " FOR UPDATE SKIP LOCKED", forUpdate: " FOR UPDATE", bindType: sqlx.DOLLAR}
 }
 
 func newSQLiteDialect() *dialect {
