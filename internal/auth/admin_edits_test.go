@@ -165,3 +165,23 @@ func TestResetCredentials(t *testing.T) {
 		}
 	})
 }
+
+// TestDeactivatedPartnerManager: the console sessions of a deactivated
+// partner's managers end with it.
+func TestDeactivatedPartnerManager(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		c, clk := newTestConsole(t, st)
+		pa := &model.Partner{ID: uuid.NewString(), Name: "Hotel", Kind: "hotel", CreatedAt: clk.Now()}
+		storetest.Must(t, st.CreatePartner(ctx, pa))
+		m := &model.Admin{ID: uuid.NewString(), Email: "mgr@example.jp", Name: "mgr", PasswordHash: "-", Role: model.RolePartnerManager,
+			PartnerID: &pa.ID, Locale: "ja", TOTPEnabled: true}
+		storetest.Must(t, st.CreateAdmin(ctx, m))
+		_, cookie := signedInCookie(t, c, m.Email, "")
+		_, err := st.SetPartnerActive(ctx, pa.ID, false, clk.Now())
+		storetest.Must(t, err)
+		if _, err := c.Session(ctx, cookie); !errors.Is(err, model.ErrUnauthorized) {
+			t.Fatalf("a deactivated partner's manager: %v", err)
+		}
+	})
+}

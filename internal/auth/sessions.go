@@ -98,6 +98,15 @@ func (c *Console) Session(ctx context.Context, cookie string) (*Session, error) 
 	if a.DisabledAt != nil {
 		return nil, model.ErrUnauthorized
 	}
+	if a.PartnerID != nil { // a deactivated partner's managers are out too
+		pa, err := c.st.Partner(ctx, *a.PartnerID)
+		if err != nil {
+			return nil, fmt.Errorf("session partner: %w", err)
+		}
+		if pa.DeactivatedAt != nil {
+			return nil, model.ErrUnauthorized
+		}
+	}
 	return &Session{Hash: hash, Admin: a, CSRF: s.CSRF, MFADone: s.MFADone, pendingTOTP: s.TOTPPendingEnc}, nil
 }
 
