@@ -21,6 +21,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/partners"
 	"github.com/alumnipass/alumnipass/internal/seal"
+	"github.com/alumnipass/alumnipass/internal/statusfeed"
 	"github.com/alumnipass/alumnipass/internal/store"
 	"github.com/alumnipass/alumnipass/internal/verify"
 	"github.com/alumnipass/alumnipass/internal/wallet"
@@ -91,6 +92,7 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 			ConsentVersion: cfg.ConsentVersion}),
 		Partners: partners.New(st, pseudo.Sum(nil), now, partners.Options{MaxKeysPerVenue: cfg.MaxKeysPerVenue}),
 		Verifier: verify.New(st, keys, sealer, vlog, now, cfg.CardCacheSize),
+		Status:   statusfeed.New(st, keys, now),
 	}
 	cat, err := i18n.Load(static.FS, "i18n")
 	if err != nil {

@@ -474,6 +474,9 @@ func TestOpenAPIAnswers(t *testing.T) {
 	l.call("GET", "/metrics", "/metrics", "", nil, 200)
 	l.call("GET", "/api/v1/time", "/api/v1/time", "", nil, 200)
 	l.call("GET", "/.well-known/alumnipass/keys.json", "/.well-known/alumnipass/keys.json", "", nil, 200)
+	l.call("GET", "/.well-known/alumnipass/status-list", "/.well-known/alumnipass/status-list", "", nil, 200)
+	l.call("GET", "/.well-known/alumnipass/status-list", "/.well-known/alumnipass/status-list?since=1", "", nil, 200)
+	l.call("GET", "/.well-known/alumnipass/status-list", "/.well-known/alumnipass/status-list?since=x", "", nil, 400)
 
 	// HR: members, cards, import, audit.
 	member := map[string]any{"employee_no": "E0001", "family_name": "佐藤", "given_name": "花子", "family_name_kana": "サトウ",
@@ -603,6 +606,28 @@ func TestOpenAPIAnswers(t *testing.T) {
 	l.call("POST", "/api/v1/members/{id}/erase", "/api/v1/members/"+id+"/erase", admin, map[string]string{"reason": "開示・削除請求 2026-0042"}, 200)
 	l.call("GET", "/api/v1/members/{id}/export", "/api/v1/members/"+id+"/export", hr, nil, 200)
 	l.call("GET", "/api/v1/audit", "/api/v1/audit?since=yesterday", viewer, nil, 400)
+
+	// Cards bound to the phone's key (format version 2): at enrolment, or later.
+	_, phoneKey := newPhoneKey(t)
+	for i, bindLater := range []bool{false, true} {
+		m := l.call("POST", "/api/v1/members", "/api/v1/members", hr, map[string]any{"employee_no": fmt.Sprintf("E01%02d", i), "family_name": "小林",
+			"given_name": "陽", "email": fmt.Sprintf("yo%d@example.com", i), "tier": "gold", "departed_on": "2024-03-31"}, 201)
+		c := l.call("POST", "/api/v1/members/{id}/cards", "/api/v1/members/"+m.Str("id")+"/cards", hr, nil, 201)
+		enrol := map[string]any{"token": c.Str("enrollment_token"), "consent": true}
+		if !bindLater {
+			l.call("POST", "/api/v1/wallet/enroll", "/api/v1/wallet/enroll", "", map[string]any{"token": c.Str("enrollment_token"), "consent": true, "device_key": "AAAA"}, 400)
+			enrol["device_key"] = phoneKey
+		}
+		e := l.call("POST", "/api/v1/wallet/enroll", "/api/v1/wallet/enroll", "", enrol, 201)
+		w := e.Str("wallet_token")
+		if bindLater {
+			l.call("POST", "/api/v1/wallet/device", "/api/v1/wallet/device", w, map[string]any{"public_key": "!"}, 400)
+			l.call("POST", "/api/v1/wallet/device", "/api/v1/wallet/device", w, map[string]any{"public_key": phoneKey}, 201)
+		}
+		l.call("POST", "/api/v1/wallet/device", "/api/v1/wallet/device", w, map[string]any{"public_key": phoneKey}, 409)
+		l.call("GET", "/api/v1/wallet/code", "/api/v1/wallet/code", w, nil, 409)
+		l.call("GET", "/api/v1/wallet/code.png", "/api/v1/wallet/code.png", w, nil, 409)
+	}
 
 	// Keys: revocation, and the pairing limit.
 	l.call("POST", "/api/v1/partners/{id}/keys/{key}/revoke", "/api/v1/partners/"+pid+"/keys/"+paired.Str("key_id")+"/revoke", hr, nil, 200)

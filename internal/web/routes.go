@@ -5,6 +5,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/keyring"
 	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/partners"
+	"github.com/alumnipass/alumnipass/internal/statusfeed"
 	"github.com/alumnipass/alumnipass/internal/verify"
 	"github.com/alumnipass/alumnipass/internal/wallet"
 	"github.com/alumnipass/alumnipass/internal/web/api"
@@ -21,6 +22,7 @@ type Services struct {
 	Wallet   *wallet.Service
 	Partners *partners.Service
 	Verifier *verify.Verifier
+	Status   *statusfeed.Feed
 }
 
 // routes mounts the surfaces in one place: the static assets, the JSON
@@ -31,7 +33,7 @@ func (s *Server) routes() {
 	pages.StaticRoutes(s.app)
 	api.New(api.Deps{Config: s.cfg, Log: s.log, Now: s.now, Limits: s.limits, Metrics: s.metrics,
 		Auth: s.svc.Auth, Keys: s.svc.Keys, Members: s.svc.Members, Partners: s.svc.Partners,
-		Wallet: s.svc.Wallet, Verifier: s.svc.Verifier}).Routes(s.app)
+		Wallet: s.svc.Wallet, Verifier: s.svc.Verifier, Status: s.svc.Status}).Routes(s.app)
 	pages.Routes(s.app)
 	console.New(console.Deps{Config: s.cfg, Log: s.log, Now: s.now, Render: s.render, Static: s.static,
 		Limits: s.limits, Metrics: s.metrics, Auth: s.svc.Console, Members: s.svc.Members,

@@ -59,6 +59,8 @@ type (
 	walletService interface {
 		Open(ctx context.Context, token string) (*wallet.Wallet, error)
 		Enroll(ctx context.Context, token string, consent bool) (*wallet.Enrolment, error)
+		EnrollDevice(ctx context.Context, token string, consent bool, publicKey []byte) (*wallet.Enrolment, *wallet.Binding, error)
+		BindDevice(ctx context.Context, w *wallet.Wallet, publicKey []byte) (*wallet.Binding, error)
 		CurrentCode(w *wallet.Wallet) (*wallet.Code, error)
 		CreateGuestPass(ctx context.Context, w *wallet.Wallet, in wallet.GuestPassInput) (*wallet.IssuedPass, error)
 		CancelGuestPass(ctx context.Context, w *wallet.Wallet, id string) error
@@ -82,6 +84,7 @@ type Deps struct {
 	Partners partnerService
 	Wallet   walletService
 	Verifier verifier
+	Status   statusLists
 }
 
 // Handler answers the API's routes.
@@ -97,18 +100,20 @@ type Handler struct {
 	partners partnerService
 	wallet   walletService
 	verifier verifier
+	status   statusLists
 }
 
 // New builds the API's handler.
 func New(d Deps) *Handler {
 	return &Handler{cfg: d.Config, log: d.Log, now: d.Now, limits: d.Limits, metrics: d.Metrics, auth: d.Auth, keys: d.Keys,
-		members: d.Members, partners: d.Partners, wallet: d.Wallet, verifier: d.Verifier}
+		members: d.Members, partners: d.Partners, wallet: d.Wallet, verifier: d.Verifier, status: d.Status}
 }
 
 // Routes registers the API's routes on a.
 func (h *Handler) Routes(a fiber.Router) {
 	a.Get("/api/v1/time", h.serverTime)
 	a.Get("/.well-known/alumnipass/keys.json", h.getKeys)
+	a.Get("/.well-known/alumnipass/status-list", h.getStatusList)
 
 	hr := []string{model.RoleAdmin, model.RoleHR}
 	read := []string{model.RoleAdmin, model.RoleHR, model.RoleViewer}
@@ -147,6 +152,7 @@ func (h *Handler) Routes(a fiber.Router) {
 
 	api.Post("/wallet/enroll", h.walletEnroll)
 	api.Get("/wallet/code", h.walletAuth, h.walletCode)
+	api.Post("/wallet/device", h.walletAuth, h.walletBindDevice)
 	api.Get("/wallet/code.png", h.walletAuth, h.walletCodePNG)
 	api.Post("/wallet/guest-passes", h.walletAuth, h.walletCreateGuestPass)
 	api.Post("/wallet/guest-passes/:id/cancel", h.walletAuth, h.walletCancelGuestPass)

@@ -51,8 +51,9 @@ func (h *Handler) walletEnroll(c *fiber.Ctx) error {
 		return httpkit.TooMany(c, wait)
 	}
 	var in struct {
-		Token   string `json:"token"`
-		Consent *bool  `json:"consent"`
+		Token     string `json:"token"`
+		Consent   *bool  `json:"consent"`
+		DeviceKey string `json:"device_key"` // format 2: the phone's P-256 key, base64url
 	}
 	if err := httpkit.BindJSON(c, &in); err != nil {
 		return err
@@ -60,6 +61,9 @@ func (h *Handler) walletEnroll(c *fiber.Ctx) error {
 	// The app must show the consent wording and send consent: true; it is
 	// recorded with its version (APPI), never assumed.
 	consent := in.Consent != nil && *in.Consent
+	if in.DeviceKey != "" {
+		return h.walletEnrollDevice(c, strings.TrimSpace(in.Token), consent, in.DeviceKey)
+	}
 	e, err := h.wallet.Enroll(c.UserContext(), strings.TrimSpace(in.Token), consent)
 	if err != nil {
 		return err

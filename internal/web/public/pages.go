@@ -92,6 +92,8 @@ type walletView struct {
 	Tier        string            `json:"tier"`
 	SignedPart  string            `json:"signed_part"`
 	SecretB32   string            `json:"secret_b32"`
+	CardID      string            `json:"card_id"`
+	Bound       bool              `json:"bound"` // format 2: only the phone's key makes codes
 	ExpiresAt   string            `json:"expires_at"`
 	Status      string            `json:"status"`
 	Perks       []walletPerk      `json:"perks"`
@@ -163,7 +165,10 @@ func (h *Handler) walletPage(c *fiber.Ctx) error {
 		ExpiresAt: w.Card.ExpiresAt.Format(time.RFC3339), Status: status, Messages: walletMessages(h.cat.Prefix(lang, "wallet.")),
 		GuestQuota: walletQuota{Limit: view.QuotaLimit, Used: view.QuotaUsed}, Perks: []walletPerk{}, History: []walletHistory{}, GuestPasses: []walletGuest{}}
 	if status == string(model.MemberActive) {
-		v.SignedPart, v.SecretB32 = w.Card.SignedPart, credential.TOTPSecretBase32(w.Secret)
+		v.CardID, v.Bound = w.Card.ID, w.Bound()
+		if !v.Bound { // a bound card's secret is of no use, and a copy of the page must not carry it
+			v.SignedPart, v.SecretB32 = w.Card.SignedPart, credential.TOTPSecretBase32(w.Secret)
+		}
 	}
 	for _, p := range view.Perks {
 		v.Perks = append(v.Perks, walletPerk{Partner: p.PartnerName, Title: model.Localized(lang, p.Title, p.TitleEn),

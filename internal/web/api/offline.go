@@ -1,0 +1,82 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/statuslist"
+	"github.com/alumnipass/alumnipass/internal/wallet"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
+)
+
+// statusLists builds the signed status list (internal/statusfeed).
+type statusLists interface {
+	Full(ctx context.Context) ([]byte, error)
+	Delta(ctx context.Context, since int64) ([]byte, error)
+}
+
+// getStatusList serves the signed status list (docs/credential-format.md
+// section 13): the full list, or with ?since=SEQ the changes after SEQ.
+// No authentication: it holds only opaque ids.
+func (h *Handler) getStatusList(c *fiber.Ctx) error {
+	var (
+		b   []byte
+		err error
+	)
+	if s := c.Query("since"); s != "" {
+		since, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil || since < 0 {
+			return model.Invalidf("since", "invalid_since", "since must be a sequence number the status list gave.")
+		}
+		b, err = h.status.Delta(c.UserContext(), since)
+	} else {
+		b, err = h.status.Full(c.UserContext())
+	}
+	if err != nil {
+		return err
+	}
+	c.Set("Cache-Control", "no-cache")
+	c.Set(fiber.HeaderContentType, statuslist.ContentType)
+	return c.Send(b)
+}
+
+// walletBindDevice binds the wallet's card to the phone's P-256 key
+// (format version 2) and answers what the wallet needs to make its codes.
+func (h *Handler) walletBindDevice(c *fiber.Ctx) error {
+	var in struct {
+		PublicKey string `json:"public_key"`
+	}
+	if err := httpkit.BindJSON(c, &in); err != nil {
+		return err
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(in.PublicKey)
+	if err != nil || len(raw) == 0 {
+		return model.Invalidf("public_key", "invalid_device_key", "public_key must be the P-256 public key in base64url.")
+	}
+	b, err := h.wallet.BindDevice(c.UserContext(), walletOf(c), raw)
+	if err != nil {
+		return err
+	}
+	return httpkit.Created(c, b)
+}
+
+// walletEnrollDevice enrols and binds the card to the phone's key at once:
+// the answer has no TOTP secret, and the card's version 2 binding.
+func (h *Handler) walletEnrollDevice(c *fiber.Ctx, token string, consent bool, deviceKey string) error {
+	raw, err := base64.RawURLEncoding.DecodeString(deviceKey)
+	if err != nil {
+		return model.Invalidf("device_key", "invalid_device_key", "device_key must be the P-256 public key in base64url.")
+	}
+	e, b, err := h.wallet.EnrollDevice(c.UserContext(), token, consent, raw)
+	if err != nil {
+		return err
+	}
+	return httpkit.Created(c, struct {
+		*wallet.Enrolment
+		Device *wallet.Binding `json:"device"`
+	}{e, b})
+}
