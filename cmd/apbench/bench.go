@@ -24,6 +24,7 @@ type bench struct {
 	workDir string
 	binary  string
 	pg      *postgres
+	dbName  string // the bench database, whose backends count as PostgreSQL CPU
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -89,6 +90,7 @@ func (b *bench) measurePostgres(ctx context.Context, rep *report) error {
 	if err != nil {
 		return err
 	}
+	b.dbName = name
 	if !b.opt.keep {
 		b.cleanup.add(func() error { return b.pg.dropDatabase(context.Background(), name) })
 	}
@@ -188,6 +190,7 @@ func (b *bench) measureLoads(ctx context.Context, rep *report, a *server, fx *fi
 // perf records the whole machine during the phase.
 func (b *bench) runPhase(ctx context.Context, ph *loadPhase) (*loadResult, error) {
 	b.awaitQuiet(ctx, ph.name)
+	ph.database = b.dbName
 	before := b.pg.nextXID(ctx)
 	var perf *exec.Cmd
 	if ph.perfFile != "" {

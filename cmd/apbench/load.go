@@ -29,6 +29,7 @@ type loadPhase struct {
 	send     request
 	perfFile string // when set, perf records the machine during the phase
 	logged   bool   // each request writes to PostgreSQL (batches are reported)
+	database string // the bench database: only its backends count as PostgreSQL CPU
 }
 
 // cpuUse is CPU time spent during a phase, by process; machine is every
@@ -148,7 +149,7 @@ func (ph *loadPhase) work(ctx context.Context, c *rawConn, deadline time.Time) w
 }
 
 func (ph *loadPhase) sampleCPU() cpuUse {
-	u := cpuUse{client: selfCPU(), postgres: postgresCPU(), machine: machineBusy()}
+	u := cpuUse{client: selfCPU(), postgres: postgresCPU(ph.database), machine: machineBusy()}
 	if ph.server != nil {
 		u.server, _, _ = processCPU(ph.server.cmd.Process.Pid)
 	}

@@ -196,9 +196,12 @@ func processCPU(pid int) (time.Duration, string, error) {
 	return time.Duration(utime+stime) * time.Second / clockTicks, comm, nil
 }
 
-// postgresCPU sums the CPU time of every process named postgres: the
-// backends serving the bench, plus whatever else the server does.
-func postgresCPU() time.Duration {
+// postgresCPU sums the CPU time of the postgres processes that work for
+// the bench: the backends connected to database (all of them when database
+// is ""), plus the server's own background processes (WAL writer,
+// checkpointer, …). Backends of other databases are left out: on a shared
+// machine other people's tests use the same PostgreSQL server.
+func postgresCPU(database string) time.Duration {
 	entries, _ := os.ReadDir("/proc")
 	var total time.Duration
 	for _, e := range entries {
@@ -206,9 +209,19 @@ func postgresCPU() time.Duration {
 		if err != nil {
 			continue
 		}
-		if d, comm, err := processCPU(pid); err == nil && comm == "postgres" {
-			total += d
+		d, comm, err := processCPU(pid)
+		if err != nil || comm != "postgres" {
+			continue
 		}
+		if database != "" {
+			// "postgres: 15/main: user db 127.0.0.1(5432) idle" for a backend.
+			title, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			backend := bytes.Contains(title, []byte("127.0.0.1(")) || bytes.Contains(title, []byte("[local]")) || bytes.Contains(title, []byte("::1("))
+			if backend && !bytes.Contains(title, []byte(" "+database+" ")) {
+				continue
+			}
+		}
+		total += d
 	}
 	return total
 }

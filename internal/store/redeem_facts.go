@@ -94,8 +94,12 @@ func (c *Conn) RedemptionFacts(ctx context.Context, apiKeyID, idemKey, verificat
 	if c.s.dialect.name == Postgres {
 		collate = ` COLLATE "default"`
 	}
+	stmt, err := c.prepared(ctx, strings.Replace(q, "{collate}", collate, 1))
+	if err != nil {
+		return nil, fmt.Errorf("redemption facts: %w", err)
+	}
 	var r factsRow
-	if err := c.x.GetContext(ctx, &r, c.q(strings.Replace(q, "{collate}", collate, 1)), apiKeyID, idemKey, verificationID, perkID); err != nil {
+	if err := stmt.GetContext(ctx, &r, apiKeyID, idemKey, verificationID, perkID); err != nil {
 		return nil, fmt.Errorf("redemption facts: %w", mapErr(err))
 	}
 	f := &RedemptionFacts{}
@@ -147,7 +151,11 @@ func (c *Conn) InsertRedemptionIfStanding(ctx context.Context, r *model.Redempti
 		              WHERE c.id = ? AND c.status = 'active' AND m.id = ? AND m.status = 'active')
 		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.active)
 		  AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM guest_passes g WHERE g.id = ? AND g.status = 'active'))`
-	res, err := c.x.ExecContext(ctx, c.q(q), r.ID, r.VerificationID, r.IdempotencyKey, r.APIKeyID, r.PerkID,
+	stmt, err := c.prepared(ctx, q)
+	if err != nil {
+		return fmt.Errorf("insert redemption: %w", err)
+	}
+	res, err := stmt.ExecContext(ctx, r.ID, r.VerificationID, r.IdempotencyKey, r.APIKeyID, r.PerkID,
 		r.PartnerID, r.VenueID, r.MemberID, r.CardID, r.GuestPassID, r.PartySize, c.ts(r.At),
 		cardID, r.MemberID, r.PerkID, r.GuestPassID, r.GuestPassID)
 	if err != nil {

@@ -20,5 +20,16 @@ func (c *Conn) Schema(ctx context.Context) (map[string][]string, error) {
 	for _, r := range rows {
 		out[r.T] = append(out[r.T], r.C)
 	}
+	if c.s.dialect.name == Postgres {
+		// The partitions of a partitioned table (the scan log's months,
+		// migration 00014) are its storage, not tables of their own.
+		var parts []string
+		if err := c.x.SelectContext(ctx, &parts, `SELECT relname FROM pg_class WHERE relispartition`); err != nil {
+			return nil, fmt.Errorf("schema: %w", mapErr(err))
+		}
+		for _, p := range parts {
+			delete(out, p)
+		}
+	}
 	return out, nil
 }

@@ -43,7 +43,8 @@ type Store struct {
 	dsn     string
 	events  *Events
 	prepMu  sync.Mutex
-	logStmt *sql.Stmt // LogScans on PostgreSQL, prepared on first use
+	logStmt *sql.Stmt             // LogScans on PostgreSQL, prepared on first use
+	stmts   map[string]*sqlx.Stmt // other hot statements, prepared on first use (prepared.go)
 	// binaryParams: lib/pq sends []byte parameters in binary format.
 	binaryParams bool
 }

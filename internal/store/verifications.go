@@ -404,8 +404,23 @@ func (c *Conn) MemberHistory(ctx context.Context, memberID string, limit int) ([
 // PurgeBefore deletes verifications, redemptions and code uses older than a
 // time (retention). Aggregates are computed from redemptions, so reports of
 // purged months are gone too; the operator chooses the period.
+//
+// On PostgreSQL the scan log is partitioned by month (migration 00014):
+// whole months older than the cut-off are dropped, the DELETE below then
+// trims only the partition that holds the cut-off, and the partitions of
+// the coming months are created (see log_partitions.go).
 func (c *Conn) PurgeBefore(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
+	if c.s.dialect.name == Postgres && c.tx == nil {
+		if err := c.s.EnsureLogPartitions(ctx, time.Now()); err != nil {
+			return 0, fmt.Errorf("purge: %w", err)
+		}
+		n, err := c.s.dropLogPartitions(ctx, before)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("purge: %w", err)
+		}
+	}
 	for _, q := range []string{
 		`DELETE FROM verifications WHERE at < ?`,
 		`DELETE FROM redemptions WHERE at < ?`,

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// prepared returns a statement of the hot path prepared once per store
+// (database/sql prepares it again on each connection that runs it, and
+// after a reconnect), bound to the transaction when c is one. A statement
+// that joins several tables costs PostgreSQL more to plan than to run (the
+// redemption's facts: about 1 ms of planning for 0.2 ms of execution); a
+// prepared one is planned once per connection. query is rebound here.
+func (c *Conn) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s := c.s
+	s.prepMu.Lock()
+	stmt, ok := s.stmts[query]
+	s.prepMu.Unlock()
+	if !ok && c.tx != nil {
+		// Preparing on the pool would wait for a second connection, which
+		// SQLite (one connection) never frees while this transaction holds
+		// it: prepare on the transaction; the pool's turn comes outside one.
+		stmt, err := c.tx.tx.PreparexContext(ctx, c.q(query))
+		if err != nil {
+			return nil, fmt.Errorf("prepare: %w", mapErr(err))
+		}
+		return stmt, nil
+	}
+	if !ok {
+		prepared, err := s.db.PreparexContext(ctx, c.q(query))
+		if err != nil {
+			return nil, fmt.Errorf("prepare: %w", mapErr(err))
+		}
+		s.prepMu.Lock()
+		if stmt, ok = s.stmts[query]; ok {
+			_ = prepared.Close() // another caller was first
+		} else {
+			if s.stmts == nil {
+				s.stmts = map[string]*sqlx.Stmt{}
+			}
+			s.stmts[query], stmt = prepared, prepared
+		}
+		s.prepMu.Unlock()
+	}
+	if c.tx != nil {
+		return c.tx.tx.StmtxContext(ctx, stmt), nil
+	}
+	return stmt, nil
+}
