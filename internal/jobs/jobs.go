@@ -159,7 +159,7 @@ func (s *Service) InviteSearch(ctx context.Context, p *model.Principal, search S
 // so the next reminder finds them only after days more.
 func (s *Service) Remind(ctx context.Context, p *model.Principal, days int) (*model.Job, error) {
 	if days < 1 || days > 365 {
-		return nil, model.Invalidf("days", "invalid_days", "days must be between 1 and 365")
+		return nil, model.Invalidf("not_enrolled_days", "invalid_days", "not_enrolled_days must be between 1 and 365")
 	}
 	ids, err := s.st.MembersNotEnrolled(ctx, s.now().AddDate(0, 0, -days), MaxMembers+1)
 	if err != nil {
