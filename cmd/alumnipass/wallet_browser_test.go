@@ -369,7 +369,7 @@ func readCardQR(t *testing.T, ctx context.Context) (code, step string) {
 		// A redraw between the two reads; the pixels are the truth.
 		t.Logf("screen shows %q, page data says %q", code, drawn)
 	}
-	if !strings.HasPrefix(code, credential.Prefix+"C") {
+	if !strings.HasPrefix(code, credential.Prefix+"C") && !strings.HasPrefix(code, credential.PrefixV2+"C") {
 		t.Fatalf("the wallet QR reads %q, not a card code", code)
 	}
 	return code, step
