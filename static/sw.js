@@ -2,7 +2,7 @@
 // basement with no signal: /w is network-first with a cached fallback, and the static files the
 // wallet needs are precached and served cache-first (refreshed in the background).
 // Bump VERSION whenever a precached file changes, so installed wallets take the new set.
-const VERSION = 'v2';
+const VERSION = 'v3';
 const CACHE = `alumnipass-wallet-${VERSION}`;
 const WALLET_URL = '/w';
 const NETWORK_TIMEOUT_MS = 4000;
@@ -11,6 +11,7 @@ const ASSETS = [
   '/static/css/app.css',
   '/static/js/wallet.js',
   '/static/js/totp.js',
+  '/static/js/device.js',
   '/static/js/clock.js',
   '/static/js/page.js',
   '/static/vendor/lean-qr/lean-qr.min.mjs',
