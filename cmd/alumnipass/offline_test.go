@@ -211,3 +211,45 @@ func TestVerifyOfflineWithServerFiles(t *testing.T) {
 		}
 	})
 }
+
+// TestOfflineScanUpload: scans a scanner decided offline are uploaded when
+// the network returns; each is decided as of its time and recorded, and one
+// of a code used at another venue meanwhile comes back replayed, with the
+// venue, marked as differing from the scanner's own answer.
+func TestOfflineScanUpload(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		now := time.Now().UTC().Truncate(time.Second)
+		ts.Clock.Set(now)
+		basement, street := ts.newFixture("gold"), ts.newFixture("gold")
+		ph := ts.enrolPhone(t, "D0003")
+		// The same live code is shown at the street venue, online...
+		t1 := now.Add(5 * time.Minute)
+		shown := ph.code(t, ph.key, t1)
+		ts.Clock.Set(t1)
+		if r := ts.must(ts.do("POST", "/api/v1/verify", street.DeviceKey, map[string]string{"code": shown}), 200); r.Str("result") != "valid" {
+			t.Fatalf("street: %s", r.Body)
+		}
+		// ...and, a few seconds later, in the basement, which decided it offline.
+		ts.Clock.Set(now.Add(20 * time.Minute))
+		t2 := now.Add(10 * time.Minute)
+		later := ph.code(t, ph.key, t2)
+		r := ts.must(ts.do("POST", "/api/v1/verify/offline", basement.DeviceKey, map[string]any{"scans": []map[string]any{
+			{"code": shown, "scanned_at": t1.Add(10 * time.Second).Format(time.RFC3339), "offline_result": "valid"},
+			{"code": later, "scanned_at": t2.Format(time.RFC3339), "offline_result": "valid"},
+			{"code": "AP2:Cgarbage", "scanned_at": t2.Format(time.RFC3339), "offline_result": "invalid"},
+		}}), 200)
+		res := r.JSON["results"].([]any)
+		first, second, third := res[0].(map[string]any), res[1].(map[string]any), res[2].(map[string]any)
+		if first["result"] != "replayed" || first["differs"] != true || first["first_venue"] == "" {
+			t.Errorf("the replay: %v", first)
+		}
+		if second["result"] != "valid" || second["differs"] != false {
+			t.Errorf("a scan decided offline 10 minutes ago, as of then: %v", second)
+		}
+		if third["result"] != "invalid" || third["differs"] != false {
+			t.Errorf("garbage: %v", third)
+		}
+		ts.must(ts.do("POST", "/api/v1/verify/offline", basement.DeviceKey, map[string]any{"scans": []any{}}), 400)
+		ts.must(ts.do("POST", "/api/v1/verify/offline", ts.HRToken, map[string]any{"scans": []map[string]any{{"code": shown}}}), 403)
+	})
+}

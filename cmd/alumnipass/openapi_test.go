@@ -628,6 +628,9 @@ func TestOpenAPIAnswers(t *testing.T) {
 		l.call("GET", "/api/v1/wallet/code", "/api/v1/wallet/code", w, nil, 409)
 		l.call("GET", "/api/v1/wallet/code.png", "/api/v1/wallet/code.png", w, nil, 409)
 	}
+	l.call("POST", "/api/v1/verify/offline", "/api/v1/verify/offline", dev, map[string]any{"scans": []map[string]any{
+		{"code": code, "scanned_at": now.Format(time.RFC3339), "offline_result": "freshness_unknown"}}}, 200)
+	l.call("POST", "/api/v1/verify/offline", "/api/v1/verify/offline", dev, map[string]any{"scans": []any{}}, 400)
 
 	// Keys: revocation, and the pairing limit.
 	l.call("POST", "/api/v1/partners/{id}/keys/{key}/revoke", "/api/v1/partners/"+pid+"/keys/"+paired.Str("key_id")+"/revoke", hr, nil, 200)

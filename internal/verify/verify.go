@@ -113,10 +113,15 @@ func (v *Verifier) CachedCards() int { return v.cache.len() }
 
 // Verify decides a scan by a venue's device.
 func (v *Verifier) Verify(ctx context.Context, p *model.Principal, code string) (*Decision, error) {
+	return v.verifyAt(ctx, p, code, v.now(), "")
+}
+
+// verifyAt decides and records a scan as of now; note, when set, leads the
+// record's detail (an offline scan uploaded later, offline_scans.go).
+func (v *Verifier) verifyAt(ctx context.Context, p *model.Principal, code string, now time.Time, note string) (*Decision, error) {
 	if p == nil || p.VenueID == "" || p.PartnerID == "" {
 		return nil, model.NewProblem(model.ErrForbidden, "not_a_venue_key", "Only a venue's device or POS key can verify codes.")
 	}
-	now := v.now()
 	d := &Decision{CheckedAt: now}
 	rec := model.Verification{ID: newID(), At: now, PartnerID: p.PartnerID, VenueID: p.VenueID, APIKeyID: p.ID, Kind: "unknown", CodeHash: hashCode(code)}
 	var claim *store.CodeUse
@@ -124,6 +129,9 @@ func (v *Verifier) Verify(ctx context.Context, p *model.Principal, code string) 
 	err := v.decide(ctx, p, code, now, d, &rec, &claim, &claimExpires)
 	if err != nil {
 		return nil, err
+	}
+	if note != "" {
+		rec.Detail = truncate(strings.TrimSuffix(note+"; "+rec.Detail, "; "), 200)
 	}
 	if d.Result != model.ResultValid {
 		claim = nil

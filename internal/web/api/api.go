@@ -68,6 +68,7 @@ type (
 	}
 	verifier interface {
 		Verify(ctx context.Context, p *model.Principal, code string) (*verify.Decision, error)
+		VerifyOffline(ctx context.Context, p *model.Principal, code string, scannedAt time.Time) (*verify.Decision, error)
 	}
 )
 
@@ -148,6 +149,7 @@ func (h *Handler) Routes(a fiber.Router) {
 	api.Post("/devices/pair", h.pairDevice)
 	api.Get("/devices/me", h.bearer(model.RoleDevice), h.deviceMe)
 	api.Post("/verify", h.bearer(model.RoleDevice), h.verify)
+	api.Post("/verify/offline", h.bearer(model.RoleDevice), h.uploadOfflineScans)
 	api.Post("/redemptions", h.bearer(model.RoleDevice), h.redeem)
 
 	api.Post("/wallet/enroll", h.walletEnroll)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/statuslist"
+	"github.com/alumnipass/alumnipass/internal/verify"
 	"github.com/alumnipass/alumnipass/internal/wallet"
 	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
@@ -79,4 +81,51 @@ func (h *Handler) walletEnrollDevice(c *fiber.Ctx, token string, consent bool, d
 		*wallet.Enrolment
 		Device *wallet.Binding `json:"device"`
 	}{e, b})
+}
+
+// maxOfflineScans bounds one upload of a scanner's queue.
+const maxOfflineScans = 100
+
+// offlineScan is one scan a scanner decided without the server.
+type offlineScan struct {
+	Code          string    `json:"code"`
+	ScannedAt     time.Time `json:"scanned_at"`
+	OfflineResult string    `json:"offline_result"`
+}
+
+// uploadOfflineScans records the scans a scanner decided offline, each
+// decided again as of its time; the answers say which turned out to be
+// replays (or otherwise differ from the offline decision).
+func (h *Handler) uploadOfflineScans(c *fiber.Ctx) error {
+	var in struct {
+		Scans []offlineScan `json:"scans"`
+	}
+	if err := httpkit.BindJSON(c, &in); err != nil {
+		return err
+	}
+	if len(in.Scans) == 0 || len(in.Scans) > maxOfflineScans {
+		return model.Invalidf("scans", "invalid_scans", "scans must hold 1 to 100 scans.")
+	}
+	for _, s := range in.Scans {
+		if s.Code == "" || len(s.Code) > maxCodeLen {
+			return model.Invalidf("scans", "invalid_scans", "every scan needs its code, as read from the QR code.")
+		}
+	}
+	type answer struct {
+		*verify.Decision
+		OfflineResult string `json:"offline_result,omitempty"`
+		Differs       bool   `json:"differs"`
+	}
+	out := make([]answer, 0, len(in.Scans))
+	for _, s := range in.Scans {
+		d, err := h.verifier.VerifyOffline(c.UserContext(), httpkit.Principal(c), s.Code, s.ScannedAt)
+		if err != nil {
+			return err
+		}
+		differs := s.OfflineResult != "" && s.OfflineResult != d.Result &&
+			!(s.OfflineResult == "freshness_unknown" && d.Result == model.ResultValid)
+		out = append(out, answer{Decision: d, OfflineResult: s.OfflineResult, Differs: differs})
+	}
+	c.Set("Cache-Control", "no-store")
+	return c.JSON(fiber.Map{"results": out})
 }
