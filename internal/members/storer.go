@@ -13,6 +13,10 @@ import (
 // package depends on behaviour rather than on *store.Store, which
 // satisfies it. Calling a new store method means adding it here.
 type Storer interface {
+	ActiveMembersByEmail(ctx context.Context, email string) ([]model.Member, error)
+	CreateRecoveryToken(ctx context.Context, hash, memberID string, now, expires time.Time) error
+	TakeRecoveryToken(ctx context.Context, hash string, now time.Time) (string, error)
+	RecoveryTokenLive(ctx context.Context, hash string, now time.Time) (bool, error)
 	CardByEnrollToken(ctx context.Context, hash string) (*model.Card, error)
 	CountMembers(ctx context.Context) (map[string]int, error)
 	DropImportUpload(ctx context.Context, hash, ownerID string) error

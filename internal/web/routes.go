@@ -29,7 +29,7 @@ type Services struct {
 // API, the public pages, the consoles.
 func (s *Server) routes() {
 	pages := public.New(public.Deps{Config: s.cfg, Now: s.now, Render: s.render, Static: s.static,
-		Limits: s.limits, Metrics: s.metrics, Wallet: s.svc.Wallet})
+		Limits: s.limits, Metrics: s.metrics, Wallet: s.svc.Wallet, Recovery: s.svc.Members, Log: s.log})
 	pages.StaticRoutes(s.app)
 	api.New(api.Deps{Config: s.cfg, Log: s.log, Now: s.now, Limits: s.limits, Metrics: s.metrics,
 		Auth: s.svc.Auth, Keys: s.svc.Keys, Members: s.svc.Members, Partners: s.svc.Partners,

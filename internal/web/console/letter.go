@@ -3,8 +3,6 @@ package console
 import (
 	"context"
 	"html/template"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -96,13 +94,7 @@ func consoleLetterDate(lang string, t time.Time) string {
 }
 
 // consoleMailer is the mailer for the configured SMTP server or outbox.
-func (h *Handler) consoleMailer() (*mailer.Mailer, error) {
-	from := "alumnipass@localhost"
-	if u, err := url.Parse(h.cfg.BaseURL); err == nil && u.Hostname() != "" {
-		from = "alumnipass@" + u.Hostname()
-	}
-	return mailer.New(h.cfg.SMTPURL, filepath.Join(h.cfg.DataDir, "outbox"), from, h.now)
-}
+func (h *Handler) consoleMailer() (*mailer.Mailer, error) { return httpkit.NewMailer(h.cfg, h.now) }
 
 // mailVia says how e-mail leaves: "smtp" or "outbox".
 func (h *Handler) mailVia() string {

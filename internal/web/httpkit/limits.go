@@ -78,6 +78,7 @@ type Limits struct {
 	BadCard     *Limiter // stale answers per card
 	Pairing     *Limiter // pairing attempts per client address
 	WalletGuest *Limiter // guest pass creation per card
+	Recover     *Limiter // lost-phone link requests, per client address and per e-mail
 }
 
 // NewLimits builds the limits on the clock now.
@@ -89,6 +90,7 @@ func NewLimits(now func() time.Time) *Limits {
 		BadCard:     NewLimiter(10, time.Minute, now),
 		Pairing:     NewLimiter(10, 10*time.Minute, now),
 		WalletGuest: NewLimiter(20, time.Hour, now),
+		Recover:     NewLimiter(5, time.Hour, now),
 	}
 }
 

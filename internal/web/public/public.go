@@ -6,6 +6,7 @@ package public
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -35,24 +36,29 @@ type Deps struct {
 	Limits  *httpkit.Limits
 	Metrics *httpkit.Metrics
 	Wallet  walletService
+	// Recovery is the lost-phone path of the membership.
+	Recovery recoveryService
+	Log      *slog.Logger
 }
 
 // Handler answers the public pages.
 type Handler struct {
-	cfg     *config.Config
-	now     func() time.Time
-	render  *httpkit.Renderer
-	cat     *i18n.Catalog
-	static  fs.FS
-	limits  *httpkit.Limits
-	metrics *httpkit.Metrics
-	wallet  walletService
+	cfg      *config.Config
+	now      func() time.Time
+	render   *httpkit.Renderer
+	cat      *i18n.Catalog
+	static   fs.FS
+	limits   *httpkit.Limits
+	metrics  *httpkit.Metrics
+	wallet   walletService
+	recovery recoveryService
+	log      *slog.Logger
 }
 
 // New builds the public pages' handler.
 func New(d Deps) *Handler {
 	return &Handler{cfg: d.Config, now: d.Now, render: d.Render, cat: d.Render.Catalog(), static: d.Static,
-		limits: d.Limits, metrics: d.Metrics, wallet: d.Wallet}
+		limits: d.Limits, metrics: d.Metrics, wallet: d.Wallet, recovery: d.Recovery, log: d.Log}
 }
 
 // StaticRoutes registers the embedded assets.
@@ -63,6 +69,10 @@ func (h *Handler) Routes(a fiber.Router) {
 	a.Get("/w/enroll/:token", h.enrollPage)
 	a.Post("/w/enroll/:token", h.enrollSubmit)
 	a.Get("/w", h.walletPage)
+	a.Get("/w/recover", h.recoverAsk)
+	a.Post("/w/recover", h.recoverRequest)
+	a.Get("/w/recover/:token", h.recoverLink)
+	a.Post("/w/recover/:token", h.recoverConfirm)
 	a.Get("/g/:id", h.guestPage)
 	a.Get("/g/:id/qr.png", h.guestPNG)
 	a.Get("/scan", h.scanPage)
