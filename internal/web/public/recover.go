@@ -41,7 +41,8 @@ func (h *Handler) recoverAsk(c *fiber.Ctx) error {
 
 // recoverRequest sends a lost-phone link to the e-mail on file. The answer
 // is the same whether the address is known, unknown or malformed, and the
-// mail leaves after the answer, so neither the page nor its timing tells.
+// address is looked up only after the answer, so neither the page nor its
+// timing tells.
 // Requests are limited per client address and per e-mail address.
 func (h *Handler) recoverRequest(c *fiber.Ctx) error {
 	if err := httpkit.CheckCSRF(c); err != nil {
@@ -55,20 +56,26 @@ func (h *Handler) recoverRequest(c *fiber.Ctx) error {
 			return h.recoverPage(c, fiber.StatusTooManyRequests, recoverView{State: "limited"})
 		}
 	}
-	mails, err := h.recovery.RequestRecovery(c.UserContext(), email)
-	if err != nil {
-		return err
-	}
-	for _, m := range mails {
-		go h.sendRecovery(m)
-	}
+	go h.sendRecovery(email)
 	return h.recoverPage(c, fiber.StatusOK, recoverView{State: "sent"})
 }
 
-// sendRecovery mails one lost-phone link, in the member's language.
-func (h *Handler) sendRecovery(m members.RecoveryMail) {
+// sendRecovery looks the address up and mails each of its active members a
+// lost-phone link, in the member's language, after the page has answered.
+func (h *Handler) sendRecovery(email string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	mails, err := h.recovery.RequestRecovery(ctx, email)
+	if err != nil {
+		h.log.Error("recovery request", "err", err)
+		return
+	}
+	for _, m := range mails {
+		h.mailRecovery(ctx, m)
+	}
+}
+
+func (h *Handler) mailRecovery(ctx context.Context, m members.RecoveryMail) {
 	mail, err := httpkit.NewMailer(h.cfg, h.now)
 	if err != nil {
 		h.log.Error("recovery e-mail: mailer", "err", err)
