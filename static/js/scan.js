@@ -2,6 +2,7 @@
 // handheld scanner, asks POST /api/v1/verify, shows the answer full screen in one colour, and
 // records the redemption (POST /api/v1/redemptions with an Idempotency-Key).
 import { pageData, messages, csrfToken, formatDateTime } from './page.js';
+import { OfflineData, queue as offlineQueue, uploadQueue } from './scan_offline.js';
 
 const data = pageData();
 const lang = document.documentElement.lang || 'ja';
@@ -19,6 +20,7 @@ const CAMERA_DEBOUNCE_MS = 3000;
 const VERIFY_TIMEOUT_MS = 8000;
 const RECORD_TIMEOUT_MS = 10000;
 const WARN_RESULTS = new Set(['stale', 'not_eligible', 'not_yet_valid', 'rate_limited']);
+const OFFLINE_REFRESH_MS = 60 * 1000;
 
 /** A message with a count: the "<key>.one" form for 1 when the catalogue has it ("1 companion"). */
 function plural(key, n) {
@@ -90,6 +92,68 @@ function showReady() {
   $('partner-name').textContent = data.partner_name || store.get(PARTNER) || '';
   if (store.get(CAMERA) !== 'off') startCamera();
   focusWedge();
+  startOffline();
+}
+
+// ---- offline: keys.json and the signed status list, decided locally without a network ------
+
+const offline = new OfflineData(Number(data.offline_max_age_ms) || undefined);
+let offlineStarted = false;
+
+function startOffline() {
+  if (offlineStarted) return;
+  offlineStarted = true;
+  offline.load().then(() => { showDataAge(); refreshOffline(); });
+  setInterval(refreshOffline, OFFLINE_REFRESH_MS);
+  setInterval(showDataAge, 10 * 1000);
+  addEventListener('online', refreshOffline);
+}
+
+async function refreshOffline() {
+  if (await offline.refresh()) showDataAge();
+  await flushOfflineQueue();
+}
+
+/** Uploads scans decided offline; the server records them and reports replays. */
+let flushing = false;
+async function flushOfflineQueue() {
+  if (flushing || offlineQueue.all().length === 0) return;
+  flushing = true;
+  const r = await uploadQueue(api).finally(() => { flushing = false; });
+  if (r) {
+    const b = document.body.dataset;
+    b.offlineUploaded = String((Number(b.offlineUploaded) || 0) + r.sent);
+    b.offlineDiffers = String((Number(b.offlineDiffers) || 0) + r.differs);
+  }
+  showDataAge();
+}
+
+/** Shows how old the offline data is, in plain words, and what waits to be uploaded. */
+function showDataAge() {
+  const el = $('offline-data');
+  const now = Date.now();
+  const age = offline.ageMs(now);
+  el.hidden = age == null;
+  if (age == null) return;
+  const minutes = Math.max(0, Math.floor(age / 60000));
+  el.dataset.ageSeconds = String(Math.floor(age / 1000));
+  el.dataset.usable = offline.usable(now) ? 'true' : 'false';
+  el.dataset.seq = String(offline.state.seq);
+  let text = offline.usable(now) ? plural('scan.offline.age', minutes) : msg('scan.offline.too_old', { n: minutes });
+  const waiting = offlineQueue.all().length;
+  if (waiting) text += ` ${plural('scan.offline.queued', waiting)}`;
+  el.textContent = text;
+}
+
+/** An offline verdict as an answer to show: never a record, always marked as offline. */
+function offlineAnswer(v) {
+  let tone = 'bad';
+  if (v.result === 'valid') tone = 'ok';
+  else if (['freshness_unknown', 'stale', 'not_yet_valid'].includes(v.result)) tone = 'warn';
+  return {
+    result: v.result, tone, offline: v,
+    body: { kind: v.kind, tier: v.tier, companions_allowed: v.companions_allowed, party_size: v.party_size, offset_seconds: v.offset_seconds },
+  };
 }
 
 // ---- keyboard wedge -------------------------------------------------------------------------
@@ -216,8 +280,20 @@ async function verify(raw, source) {
   $('busy').hidden = false;
   const r = await api('POST', '/api/v1/verify', { code });
   if (seq !== state.seq) return;
+  if (r.status === 0) {
+    // No network: decide locally, say so, and queue the scan for the server.
+    const now = Date.now();
+    const v = await offline.decide(code, now);
+    if (seq !== state.seq) return;
+    $('busy').hidden = true;
+    offlineQueue.add({ code, scanned_at: new Date(now).toISOString(), offline_result: v.result });
+    showAnswer(offlineAnswer(v));
+    showDataAge();
+    return;
+  }
   $('busy').hidden = true;
   showAnswer(classify(r));
+  flushOfflineQueue();
 }
 
 /** Maps an HTTP answer to {result, tone, body}; tone is ok (green), warn (amber) or bad (red). */
@@ -280,7 +356,7 @@ function detailText(a) {
         .replace('{perk}', perk ? perkTitle(perk) : '—'));
     }
   } else if (b.repeat) lines.push(msg('scan.repeat'));
-  if (a.result === 'valid' && (!Array.isArray(b.perks) || b.perks.length === 0)) lines.push(msg('scan.no_perks'));
+  if (a.result === 'valid' && !a.offline && (!Array.isArray(b.perks) || b.perks.length === 0)) lines.push(msg('scan.no_perks'));
   return lines.join(' ');
 }
 
@@ -298,7 +374,13 @@ function showAnswer(a) {
   el.className = `result tone-${a.tone}`;
   $('result-title').textContent = msg(`scan.title.${a.tone}`);
   $('result-reason').textContent = reasonText(a);
-  const detail = detailText(a);
+  el.dataset.offline = a.offline ? 'true' : 'false';
+  let detail = detailText(a);
+  if (a.offline) {
+    const age = offline.ageMs(Date.now());
+    const note = age == null ? msg('scan.offline.no_data') : plural('scan.offline.decided', Math.max(0, Math.floor(age / 60000)));
+    detail = detail ? `${note} ${detail}` : note;
+  }
   $('result-detail').textContent = detail;
   $('result-detail').hidden = !detail;
 
