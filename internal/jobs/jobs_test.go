@@ -498,3 +498,45 @@ func TestInviteSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestExpiredClaimLeftAlone: a worker whose claim ran out before it began
+// the item (a slow batch) does not touch it — no card issued, no e-mail —
+// once another worker may have taken it.
+func TestExpiredClaimLeftAlone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		ids := addMembers(t, st, 1)
+		j, err := e.svc.Invite(ctx, hr, jobs.SourceMembers, ids)
+		storetest.Must(t, err)
+		// A slow worker: its clock is past the lease by the time it works.
+		var calls int
+		var mu sync.Mutex
+		slow := func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if calls == 1 {
+				return time.Now() // the claim
+			}
+			return time.Now().Add(time.Hour) // everything after it
+		}
+		s := e.sender(t)
+		w := e.worker(st, s, slow, jobs.WorkerOptions{Lease: time.Minute})
+		n, err := w.RunOnce(ctx)
+		storetest.Must(t, err)
+		if n != 1 || len(s.counts()) != 0 {
+			t.Fatalf("claimed %d, sent %v", n, s.counts())
+		}
+		cards, err := st.MemberCards(ctx, ids[0])
+		storetest.Must(t, err)
+		if len(cards) != 0 {
+			t.Fatalf("a card was issued on an expired claim: %v", cards)
+		}
+		p, err := e.svc.Progress(ctx, j.ID)
+		storetest.Must(t, err)
+		if p.Counts[model.ItemClaimed] != 1 {
+			t.Fatalf("items: %v", p.Counts)
+		}
+	})
+}

@@ -180,14 +180,27 @@ func (w *Worker) giveBack(items []model.JobItem) {
 	}
 }
 
-// work takes one claimed item to its outcome.
+// work takes one claimed item to its outcome. It first renews the
+// item's lease: an item that waited in a slow batch until its lease ran
+// out may be another worker's by now, and is left alone.
 func (w *Worker) work(ctx context.Context, j *model.Job, it model.JobItem) {
+	now := w.now()
+	until := now.Add(w.opt.Lease)
+	if err := w.st.SetJobItemState(ctx, store.JobItemChange{ID: it.ID, Owner: w.owner, From: model.ItemClaimed,
+		To: model.ItemClaimed, LeaseUntil: &until, Now: now}); err != nil {
+		if !errors.Is(err, model.ErrConflict) {
+			w.retryOrFail(it, model.ItemClaimed, err)
+		}
+		return
+	}
 	to, detail, issued, err := w.prepare(ctx, j, it)
 	if err != nil {
 		w.retryOrFail(it, model.ItemClaimed, err)
 		return
 	}
-	change := store.JobItemChange{ID: it.ID, Owner: w.owner, From: model.ItemClaimed, To: to, Detail: detail, Now: w.now()}
+	now = w.now()
+	until = now.Add(w.opt.Lease) // the send has a lease of its own
+	change := store.JobItemChange{ID: it.ID, Owner: w.owner, From: model.ItemClaimed, To: to, Detail: detail, LeaseUntil: &until, Now: now}
 	if issued != nil {
 		change.CardID = issued.CardID
 	}

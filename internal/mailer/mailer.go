@@ -153,7 +153,7 @@ func (m *Mailer) writeOutbox(raw []byte, key string) (string, error) {
 	}
 	path := filepath.Join(m.outbox, name)
 	// Written aside and renamed: the .eml appears whole or not at all.
-	tmp := filepath.Join(m.outbox, ".tmp-"+hex.EncodeToString(suffix)+"-"+name)
+	tmp := filepath.Join(m.outbox, ".tmp-"+hex.EncodeToString(suffix)+"-"+strings.TrimSuffix(name, ".eml")) // not a .eml: a crash may leave it
 	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
 		return "", fmt.Errorf("outbox: %w", err)
 	}

@@ -138,7 +138,8 @@ func (c *Conn) ClaimJobItems(ctx context.Context, owner string, now, until time.
 // JobItemChange moves one item from a state its owner holds to the next.
 type JobItemChange struct {
 	ID, Owner, From, To string
-	CardID, Detail      string // kept when empty
+	CardID, Detail      string     // kept when empty
+	LeaseUntil          *time.Time // a new end of the lease; kept when nil
 	Now                 time.Time
 }
 
@@ -147,13 +148,24 @@ type JobItemChange struct {
 // out) nothing is written and the error is ErrConflict, so a worker that
 // lost an item does not go on to send its e-mail.
 func (c *Conn) SetJobItemState(ctx context.Context, ch JobItemChange) error {
-	const q = `
+	q := `
 		UPDATE job_items SET state = ?, updated_at = ?,
 			card_id = CASE WHEN ? = '' THEN card_id ELSE ? END,
-			detail = CASE WHEN ? = '' THEN detail ELSE ? END
-		WHERE id = ? AND state = ? AND lease_owner = ?`
-	res, err := c.x.ExecContext(ctx, c.q(q), ch.To, c.ts(ch.Now), ch.CardID, ch.CardID, ch.Detail, ch.Detail,
-		ch.ID, ch.From, ch.Owner)
+			detail = CASE WHEN ? = '' THEN detail ELSE ? END`
+	args := []any{ch.To, c.ts(ch.Now), ch.CardID, ch.CardID, ch.Detail, ch.Detail}
+	if ch.LeaseUntil != nil {
+		q += `, lease_until = ?`
+		args = append(args, c.ts(*ch.LeaseUntil))
+	}
+	q += ` WHERE id = ? AND state = ? AND lease_owner = ?`
+	args = append(args, ch.ID, ch.From, ch.Owner)
+	if ch.LeaseUntil != nil {
+		// Only a lease still held can be renewed: once it ran out, the
+		// item may be another worker's.
+		q += ` AND lease_until >= ?`
+		args = append(args, c.ts(ch.Now))
+	}
+	res, err := c.x.ExecContext(ctx, c.q(q), args...)
 	if err != nil {
 		return fmt.Errorf("set job item state: %w", mapErr(err))
 	}
