@@ -136,7 +136,29 @@ export async function importDeviceKey(compressed) {
   return subtle().importKey('raw', raw, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
 }
 
-// ---- the status list ------------------------------------------------------------------------
+// ---- the status list: each section a sorted Uint8Array of 16-byte ids (16 MB at a million) ----
+
+/** Compares the 16-byte ids at a[i..] and b[j..]. */
+function cmpAt(a, i, b, j) {
+  for (let k = 0; k < 16; k++) {
+    const d = a[i + k] - b[j + k];
+    if (d) return d;
+  }
+  return 0;
+}
+
+/** Whether a sorted section holds the 16-byte id. */
+function has(section, id) {
+  let lo = 0;
+  let hi = section.length / 16;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = cmpAt(section, mid * 16, id, 0);
+    if (c === 0) return true;
+    if (c < 0) lo = mid + 1; else hi = mid;
+  }
+  return false;
+}
 
 /** Parses and verifies a signed status list (ArrayBuffer or Uint8Array) with keys; null if bad. */
 export async function parseStatusList(buf, keys) {
@@ -154,9 +176,10 @@ export async function parseStatusList(buf, keys) {
     if (off + 4 > b.length - 64) return null;
     const n = dv.getUint32(off); off += 4;
     if (off + n * 16 > b.length - 64) return null;
-    const ids = new Set();
-    for (let i = 0; i < n; i++, off += 16) ids.add(hex(b.subarray(off, off + 16)));
+    const ids = b.slice(off, off + n * 16);
+    for (let i = 16; i < ids.length; i += 16) if (cmpAt(ids, i - 16, ids, i) >= 0) return null;
     l.sections.push(ids);
+    off += n * 16;
   }
   if (off !== b.length - 64) return null;
   const key = keys.get(l.keyId);
@@ -164,21 +187,33 @@ export async function parseStatusList(buf, keys) {
   return l;
 }
 
+/** Drops from a sorted section the ids the delta mentions and merges in add (sorted). */
+function merge(base, add, d) {
+  const out = new Uint8Array(base.length + add.length);
+  let o = 0;
+  let j = 0;
+  for (let i = 0; i < base.length; i += 16) {
+    const id = base.subarray(i, i + 16);
+    if (d.sections.some((s) => has(s, id))) continue;
+    while (j < add.length && cmpAt(add, j, base, i) < 0) { out.set(add.subarray(j, j + 16), o); o += 16; j += 16; }
+    out.set(id, o); o += 16;
+  }
+  out.set(add.subarray(j), o);
+  o += add.length - j;
+  return out.slice(0, o);
+}
+
 /** Applies a verified delta to a verified full state; null when it does not continue it. */
 export function applyDelta(full, d) {
   if (full.delta || !d.delta || d.since !== full.seq) return null;
-  const sections = full.sections.slice(0, 3).map((s) => new Set(s));
-  const touched = (id) => d.sections.some((s) => s.has(id));
-  for (const s of sections) for (const id of s) if (touched(id)) s.delete(id);
-  for (let i = 0; i < 3; i++) for (const id of d.sections[i]) sections[i].add(id);
-  sections.push(new Set());
+  const sections = [0, 1, 2].map((i) => merge(full.sections[i], d.sections[i], d));
+  sections.push(new Uint8Array(0));
   return { delta: false, keyId: d.keyId, issuedAt: d.issuedAt, seq: d.seq, since: 0, sections };
 }
 
-function statusOf(list, idBytes) {
-  const id = hex(idBytes);
-  if (list.sections[0].has(id) || list.sections[2].has(id)) return 'revoked';
-  if (list.sections[1].has(id)) return 'suspended';
+function statusOf(list, id) {
+  if (has(list.sections[0], id) || has(list.sections[2], id)) return 'revoked';
+  if (has(list.sections[1], id)) return 'suspended';
   return '';
 }
 

@@ -18,7 +18,7 @@ const fromHex = (h) => Uint8Array.from(h.match(/../g), (b) => parseInt(b, 16));
 const b64url = (u) => Buffer.from(u).toString('base64url');
 const T0 = Date.parse('2026-01-01T00:00:10Z');
 const keysJSON = { keys: [{ kty: 'OKP', crv: 'Ed25519', use: 'sig', alg: 'EdDSA', kid: v.kid, x: b64url(fromHex(v.ed25519_public_key)) }] };
-const empty = (issuedAt) => ({ delta: false, issuedAt, seq: 1, since: 0, sections: [new Set(), new Set(), new Set(), new Set()] });
+const empty = (issuedAt) => ({ delta: false, issuedAt, seq: 1, since: 0, sections: [0, 1, 2, 3].map(() => new Uint8Array(0)) });
 const v2 = v['v2.card.code@2026-01-01T00:00:00Z'];
 const v1 = v['card.code@2026-01-01T00:00:00Z'];
 
