@@ -46,6 +46,7 @@ type (
 		Get(ctx context.Context, p *model.Principal, id string) (*partners.PartnerDetail, error)
 		AddVenue(ctx context.Context, p *model.Principal, partnerID, name string) (*model.Venue, error)
 		CreateKey(ctx context.Context, p *model.Principal, partnerID, venueID, name string) (*partners.IssuedKey, error)
+		CreateManagerToken(ctx context.Context, p *model.Principal, partnerID, name string) (*partners.IssuedKey, error)
 		Keys(ctx context.Context, p *model.Principal, partnerID string) ([]model.APIKey, error)
 		RevokeKey(ctx context.Context, p *model.Principal, partnerID, keyID string) error
 		CreatePairing(ctx context.Context, p *model.Principal, partnerID, venueID, name, baseURL string) (*partners.Pairing, error)
@@ -131,20 +132,23 @@ func (h *Handler) Routes(a fiber.Router) {
 	api.Post("/members/:id/erase", h.bearer(model.RoleAdmin), h.eraseMember)
 	api.Get("/audit", h.bearer(read...), h.listAudit)
 
-	// Partner managers work in the /partner console (a session, not an API
-	// token); the API is for HR automation and venue devices.
-	partnerRoles := hr
+	// A partner's own systems use a partner-manager token (made in the
+	// /partner console or here): the partner routes only, on that partner
+	// only (the partners service answers 404 for any other).
+	partnerRoles := append(hr[:len(hr):len(hr)], model.RolePartnerManager)
+	partnerRead := append(read[:len(read):len(read)], model.RolePartnerManager)
 	api.Post("/partners", h.bearer(hr...), h.createPartner)
-	api.Get("/partners", h.bearer(read...), h.listPartners)
-	api.Get("/partners/:id", h.bearer(read...), h.getPartner)
+	api.Get("/partners", h.bearer(partnerRead...), h.listPartners)
+	api.Get("/partners/:id", h.bearer(partnerRead...), h.getPartner)
+	api.Post("/partners/:id/tokens", h.bearer(partnerRoles...), h.createPartnerToken)
 	api.Post("/partners/:id/venues", h.bearer(partnerRoles...), h.addVenue)
 	api.Post("/partners/:id/keys", h.bearer(partnerRoles...), h.createKey)
 	api.Get("/partners/:id/keys", h.bearer(partnerRoles...), h.listKeys)
 	api.Post("/partners/:id/keys/:key/revoke", h.bearer(partnerRoles...), h.revokeKey)
 	api.Post("/partners/:id/pairing-codes", h.bearer(partnerRoles...), h.createPairing)
 	api.Post("/partners/:id/perks", h.bearer(partnerRoles...), h.createPerk)
-	api.Get("/partners/:id/perks", h.bearer(read...), h.listPerks)
-	api.Get("/partners/:id/redemptions", h.bearer(read...), h.partnerRedemptions)
+	api.Get("/partners/:id/perks", h.bearer(partnerRead...), h.listPerks)
+	api.Get("/partners/:id/redemptions", h.bearer(partnerRead...), h.partnerRedemptions)
 
 	api.Post("/devices/pair", h.pairDevice)
 	api.Get("/devices/me", h.bearer(model.RoleDevice), h.deviceMe)

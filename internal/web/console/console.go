@@ -54,6 +54,7 @@ type (
 	}
 	partnerService interface {
 		CreatePartner(ctx context.Context, p *model.Principal, in partners.PartnerInput) (*partners.PartnerDetail, error)
+		CreateManagerToken(ctx context.Context, p *model.Principal, partnerID, name string) (*partners.IssuedKey, error)
 		List(ctx context.Context, p *model.Principal) ([]model.Partner, error)
 		Get(ctx context.Context, p *model.Principal, id string) (*partners.PartnerDetail, error)
 		AddVenue(ctx context.Context, p *model.Principal, partnerID, name string) (*model.Venue, error)

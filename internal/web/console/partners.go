@@ -103,6 +103,7 @@ type perkRow struct {
 type keyRow struct {
 	ID, Name, Venue, Prefix, CreatedAt, LastUsed, RevokedAt string
 	Revoked                                                 bool
+	Token                                                   bool // a partner-manager API token, not a venue's device
 }
 
 type perkForm struct {
@@ -162,11 +163,11 @@ func (h *Handler) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x pa
 		return err
 	}
 	for _, k := range keys {
-		if k.Role != model.RoleDevice {
+		if k.Role != model.RoleDevice && k.Role != model.RolePartnerManager {
 			continue
 		}
 		row := keyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix + "…", CreatedAt: consoleTime(k.CreatedAt), LastUsed: consoleTimePtr(k.LastUsedAt),
-			RevokedAt: consoleTimePtr(k.RevokedAt), Revoked: k.RevokedAt != nil}
+			RevokedAt: consoleTimePtr(k.RevokedAt), Revoked: k.RevokedAt != nil, Token: k.Role == model.RolePartnerManager}
 		if k.VenueID != nil {
 			row.Venue = venues[*k.VenueID]
 		}
@@ -289,6 +290,20 @@ func (h *Handler) partnerKeyCreate(scope partnerScope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := utils.CopyString(scope.id(c))
 		k, err := h.partners.CreateKey(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "venue_id"), consoleForm(c, "name"))
+		if err != nil {
+			return h.partnerFail(c, scope, err, partnerExtras{})
+		}
+		lang := h.render.Lang(c)
+		return h.partnerPage(c, scope, fiber.StatusOK, partnerExtras{newKey: k}, consoleNotice{Text: h.cat.T(lang, "admin.keys.created_once"), Tone: "warn"})
+	}
+}
+
+// partnerTokenCreate issues an API token for the partner's own systems,
+// shown once like a device key.
+func (h *Handler) partnerTokenCreate(scope partnerScope) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := utils.CopyString(scope.id(c))
+		k, err := h.partners.CreateManagerToken(c.UserContext(), httpkit.Principal(c), id, consoleForm(c, "name"))
 		if err != nil {
 			return h.partnerFail(c, scope, err, partnerExtras{})
 		}

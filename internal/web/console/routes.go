@@ -79,5 +79,6 @@ func (h *Handler) partnerActions(r fiber.Router, prefix string, scope partnerSco
 	r.Post(prefix+"/perks", h.partnerPerkCreate(scope))
 	r.Post(prefix+"/keys", h.partnerKeyCreate(scope))
 	r.Post(prefix+"/keys/:key/revoke", h.partnerKeyRevoke(scope))
+	r.Post(prefix+"/tokens", h.partnerTokenCreate(scope))
 	r.Post(prefix+"/pairing", h.partnerPairing(scope))
 }
