@@ -106,8 +106,14 @@ func Sign(priv ed25519.PrivateKey, l *List) ([]byte, error) {
 	if err := l.validate(); err != nil {
 		return nil, fmt.Errorf("sign status list: %w", err)
 	}
+	b := l.appendSigned(nil)
+	return append(b, ed25519.Sign(priv, b)...), nil
+}
+
+// appendSigned appends the bytes the signature covers: header and sections.
+func (l *List) appendSigned(b []byte) []byte {
 	n := len(l.Revoked) + len(l.Suspended) + len(l.Cancelled) + len(l.Cleared)
-	b := make([]byte, 0, headerLen+4*sections+idLen*n+sigLen)
+	b = slices.Grow(b, headerLen+4*sections+idLen*n+sigLen)
 	b = append(b, Magic...)
 	kind := byte(kindFull)
 	if l.Delta {
@@ -124,7 +130,7 @@ func Sign(priv ed25519.PrivateKey, l *List) ([]byte, error) {
 			b = append(b, id[:]...)
 		}
 	}
-	return append(b, ed25519.Sign(priv, b)...), nil
+	return b
 }
 
 // sections returns the four id sections in their order in the text.
