@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"time"
 
@@ -35,6 +36,9 @@ func (h *Handler) getStatusList(c *fiber.Ctx) error {
 			return model.Invalidf("since", "invalid_since", "since must be a sequence number the status list gave.")
 		}
 		b, err = h.status.Delta(c.UserContext(), since)
+		if errors.Is(err, model.ErrInvalid) {
+			return model.Invalidf("since", "invalid_since", "since is ahead of the status list: fetch the full list again.")
+		}
 	} else {
 		b, err = h.status.Full(c.UserContext())
 	}
