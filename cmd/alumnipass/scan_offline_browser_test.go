@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -110,5 +112,42 @@ func TestScanBrowserOffline(t *testing.T) {
 	)
 	if n, _ := strconv.Atoi(differs); n < 1 {
 		t.Errorf("uploaded %s scans, %s differing: the replay at the street venue was not flagged", uploaded, differs)
+	}
+}
+
+// TestScanBrowserCameraV2: the scanner's camera reads a version 2 code
+// (QR version 10-11 at level M, where version 1 needed 7-8) from a video
+// framed as TestScanBrowserCamera frames a version 1 card, and the answer
+// is valid.
+func TestScanBrowserCameraV2(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, store.SQLite)
+	f := ts.newFixture("gold")
+	ph := ts.enrolPhone(t, "C0001")
+	now := time.Now()
+	ts.Clock.Set(now)
+	code := ph.code(t, ph.key, now)
+	video := filepath.Join(t.TempDir(), "card-v2.y4m")
+	writeQRVideo(t, video, code, 640, 480, 10, 30)
+	ctx := browsertest.New(t,
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", video),
+	)
+	key, err := json.Marshal(f.DeviceKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result string
+	browse(t, ctx, 60*time.Second,
+		chromedp.Navigate(ts.URL+"/healthz"),
+		chromedp.Evaluate(`localStorage.setItem('ap.deviceKey', `+string(key)+`)`, nil),
+		chromedp.Navigate(ts.URL+"/scan"),
+		chromedp.WaitVisible(`#scan-video`, chromedp.ByID),
+		chromedp.WaitVisible(`#result`, chromedp.ByID),
+		chromedp.AttributeValue(`#result`, "data-result", &result, nil, chromedp.ByID),
+	)
+	if result != "valid" {
+		t.Fatalf("the v2 card shown to the camera reads as %q\n%s", result, pageState(ctx))
 	}
 }
