@@ -2,9 +2,11 @@
 // basement with no signal: /w is network-first with a cached fallback, and the static files the
 // wallet needs are precached and served cache-first (refreshed in the background).
 // Bump VERSION whenever a precached file changes, so installed wallets take the new set.
-const VERSION = 'v3';
+const VERSION = 'v4';
 const CACHE = `alumnipass-wallet-${VERSION}`;
 const WALLET_URL = '/w';
+// The staff scanner too: reopened in a basement it decides offline from its stored data.
+const SCAN_URL = '/scan';
 const NETWORK_TIMEOUT_MS = 4000;
 
 const ASSETS = [
@@ -12,6 +14,9 @@ const ASSETS = [
   '/static/js/wallet.js',
   '/static/js/totp.js',
   '/static/js/device.js',
+  '/static/js/scan.js',
+  '/static/js/scan_offline.js',
+  '/static/js/offline.js',
   '/static/js/clock.js',
   '/static/js/page.js',
   '/static/vendor/lean-qr/lean-qr.min.mjs',
@@ -29,10 +34,12 @@ self.addEventListener('install', (event) => {
     await cache.addAll(ASSETS);
     // The wallet page needs the wallet cookie; if it is refused (no cookie yet), install anyway
     // and let the first online visit cache it.
-    try {
-      const res = await fetch(WALLET_URL, { credentials: 'same-origin', cache: 'no-store' });
-      if (res.ok && !res.redirected) await cache.put(WALLET_URL, res);
-    } catch { /* offline during install */ }
+    for (const page of [WALLET_URL, SCAN_URL]) {
+      try {
+        const res = await fetch(page, { credentials: 'same-origin', cache: 'no-store' });
+        if (res.ok && !res.redirected) await cache.put(page, res);
+      } catch { /* offline during install */ }
+    }
     await self.skipWaiting();
   })());
 });
@@ -54,6 +61,8 @@ self.addEventListener('fetch', (event) => {
   if (url.pathname.startsWith('/api/')) return;
   if (url.pathname === WALLET_URL && req.mode === 'navigate') {
     event.respondWith(walletPage(req));
+  } else if (url.pathname === SCAN_URL && req.mode === 'navigate') {
+    event.respondWith(networkFirst(req, SCAN_URL));
   } else if (PRECACHED.has(url.pathname)) {
     event.respondWith(cacheFirst(event, url.pathname));
   }
@@ -61,15 +70,20 @@ self.addEventListener('fetch', (event) => {
 });
 
 /** Network first, so the page shows fresh perks and history; the cached copy when offline. */
-async function walletPage(req) {
+function walletPage(req) {
+  return networkFirst(req, WALLET_URL);
+}
+
+/** A page network first, kept for when there is no network (or it hangs). */
+async function networkFirst(req, path) {
   const cache = await caches.open(CACHE);
   const network = fetch(req).then(async (res) => {
-    if (res.ok && !res.redirected && new URL(res.url).pathname === WALLET_URL) {
-      await cache.put(WALLET_URL, res.clone());
+    if (res.ok && !res.redirected && new URL(res.url).pathname === path) {
+      await cache.put(path, res.clone());
     }
     return res;
   });
-  const cached = await cache.match(WALLET_URL);
+  const cached = await cache.match(path);
   if (!cached) return network;
   // A weak signal can hang for a long time: past the timeout, show the cached card.
   const timeout = new Promise((resolve) => setTimeout(() => resolve(cached), NETWORK_TIMEOUT_MS));

@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// TestServiceWorkerPrecachesWalletModules: every module the wallet imports,
-// directly or through another module, is in the service worker's precache,
-// so a wallet reopened without a network can load all of its code.
+// TestServiceWorkerPrecachesWalletModules: every module the wallet and the
+// scanner import, directly or through another module, is in the service
+// worker's precache, so a page reopened without a network can load all of
+// its code.
 func TestServiceWorkerPrecachesWalletModules(t *testing.T) {
 	sw, err := FS.ReadFile("sw.js")
 	if err != nil {
@@ -16,7 +17,7 @@ func TestServiceWorkerPrecachesWalletModules(t *testing.T) {
 	}
 	imports := regexp.MustCompile(`(?m)^import [^;]*? from '\./([a-z0-9_-]+\.js)';`)
 	seen := map[string]bool{}
-	queue := []string{"wallet.js"}
+	queue := []string{"wallet.js", "scan.js"}
 	for len(queue) > 0 {
 		name := queue[0]
 		queue = queue[1:]

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,4 +151,69 @@ func TestScanBrowserCameraV2(t *testing.T) {
 	if result != "valid" {
 		t.Fatalf("the v2 card shown to the camera reads as %q\n%s", result, pageState(ctx))
 	}
+}
+
+// TestScanBrowserReopenOffline: a paired scanner reopened with no network
+// at all (the page reloaded in a basement) comes back from the service
+// worker with its stored keys and status list, decides a live code offline,
+// and uploads the scan once the network returns.
+func TestScanBrowserReopenOffline(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, store.SQLite)
+	f := ts.newFixture("gold")
+	ph := ts.enrolPhone(t, "R0001")
+	pairing := ts.must(ts.do("POST", "/api/v1/partners/"+f.PartnerID+"/pairing-codes", ts.HRToken,
+		map[string]any{"name": "basement", "venue_id": f.VenueID}), 201)
+	origin, setOnline := switchableProxy(t, strings.TrimPrefix(ts.URL, "http://"))
+	browser := browsertest.New(t)
+	tab, closeTab := chromedp.NewContext(browser)
+	if err := chromedp.Run(tab); err != nil {
+		t.Fatal(err)
+	}
+	var cached bool
+	browse(t, tab, 30*time.Second,
+		chromedp.Navigate(origin+"/scan"),
+		chromedp.WaitVisible(`#pair-code`, chromedp.ByID),
+		chromedp.SendKeys(`#pair-code`, pairing.Str("code"), chromedp.ByID),
+		chromedp.Click(`#pair-submit`, chromedp.ByID),
+		chromedp.WaitVisible(`#offline-data[data-usable="true"]`, chromedp.ByQuery),
+		evalAsync(`(async () => {
+			for (let i = 0; i < 200; i++) {
+				for (const name of await caches.keys()) {
+					const c = await caches.open(name);
+					if (await c.match('/scan') && await c.match('/static/js/offline.js')) return true;
+				}
+				await new Promise((r) => setTimeout(r, 50));
+			}
+			return false;
+		})()`, &cached),
+	)
+	if !cached {
+		t.Fatal("the service worker did not keep the scanner page")
+	}
+	closeTab()
+
+	setOnline(false)
+	tab, closeTab = chromedp.NewContext(browser)
+	defer closeTab()
+	if err := chromedp.Run(tab); err != nil {
+		t.Fatal(err)
+	}
+	var result, offline string
+	browse(t, tab, 30*time.Second,
+		chromedp.Navigate(origin+"/scan"),
+		chromedp.WaitVisible(`#offline-data[data-usable="true"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`#wedge`, ph.code(t, ph.key, time.Now())+"\r", chromedp.ByID),
+		chromedp.WaitVisible(`#result`, chromedp.ByID),
+		chromedp.AttributeValue(`#result`, "data-result", &result, nil, chromedp.ByID),
+		chromedp.AttributeValue(`#result`, "data-offline", &offline, nil, chromedp.ByID),
+	)
+	if result != "valid" || offline != "true" {
+		t.Fatalf("reopened offline: %s (offline %s)\n%s", result, offline, pageState(tab))
+	}
+	setOnline(true)
+	browse(t, tab, 30*time.Second,
+		chromedp.Evaluate(`dispatchEvent(new Event('online'))`, nil),
+		chromedp.WaitVisible(`body[data-offline-uploaded="1"]`, chromedp.ByQuery),
+	)
 }

@@ -765,3 +765,9 @@ else {
     $('pair-form').requestSubmit();
   }
 }
+
+// ---- offline support: the service worker keeps this page and its code ---------------------
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => console.warn('service worker:', err));
+}
