@@ -251,6 +251,18 @@ func TestOfflineScanUpload(t *testing.T) {
 		if third["result"] != "invalid" || third["differs"] != false {
 			t.Errorf("garbage: %v", third)
 		}
+		// A single-use guest pass used at the street venue, then shown in the basement offline.
+		ts.Clock.Set(now.Add(20 * time.Minute))
+		gp := ts.must(ts.do("POST", "/api/v1/wallet/guest-passes", basement.WalletToken, map[string]any{
+			"party_size": 1, "valid_until": now.Add(48 * time.Hour).Format(time.RFC3339)}), 201)
+		gv := ts.must(ts.do("POST", "/api/v1/verify", street.DeviceKey, map[string]string{"code": gp.Str("code")}), 200)
+		ts.must(ts.do("POST", "/api/v1/redemptions", street.DeviceKey, map[string]any{"verification_id": gv.Str("verification_id"),
+			"perk_id": street.PerkID, "party_size": 1}, "Idempotency-Key", "offline-guest-1"), 201)
+		r = ts.must(ts.do("POST", "/api/v1/verify/offline", basement.DeviceKey, map[string]any{"scans": []map[string]any{
+			{"code": gp.Str("code"), "scanned_at": now.Add(21 * time.Minute).Format(time.RFC3339), "offline_result": "valid"}}}), 200)
+		if g := r.JSON["results"].([]any)[0].(map[string]any); g["result"] != "used_up" || g["differs"] != true {
+			t.Errorf("a used-up guest pass scanned offline: %v", g)
+		}
 		ts.must(ts.do("POST", "/api/v1/verify/offline", basement.DeviceKey, map[string]any{"scans": []any{}}), 400)
 		ts.must(ts.do("POST", "/api/v1/verify/offline", ts.HRToken, map[string]any{"scans": []map[string]any{{"code": shown}}}), 403)
 	})
