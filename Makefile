@@ -26,9 +26,11 @@ run reset-demo: export ALUMNIPASS_COMPANY_NAME_EN ?= Sample Corporation
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN) ./cmd/alumnipass
 
-## test: the whole suite, race detector on, both databases, browser tests
+## test: the whole suite, race detector on, both databases, browser tests; then the
+## front-end modules' own tests (TOTP, device key, offline decision) with Node's test runner
 test:
 	$(GO) test -race -count=1 -timeout 30m ./...
+	node --test static/js/
 
 ## bench: load tests against real servers on PostgreSQL and SQLite, plus the micro-benchmarks
 ## of internal/credential and internal/csvimport, into one report (see docs/benchmarks.md)
