@@ -2,7 +2,7 @@
 // basement with no signal: /w is network-first with a cached fallback, and the static files the
 // wallet needs are precached and served cache-first (refreshed in the background).
 // Bump VERSION whenever a precached file changes, so installed wallets take the new set.
-const VERSION = 'v4';
+const VERSION = 'v5';
 const CACHE = `alumnipass-wallet-${VERSION}`;
 const WALLET_URL = '/w';
 // The staff scanner too: reopened in a basement it decides offline from its stored data.

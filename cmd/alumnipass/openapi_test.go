@@ -528,6 +528,8 @@ func TestOpenAPIAnswers(t *testing.T) {
 	l.call("POST", "/api/v1/partners/{id}/keys", "/api/v1/partners/"+pid+"/keys", hr, map[string]any{"name": "x", "venue_id": id}, 400)
 	l.call("POST", "/api/v1/partners/{id}/tokens", "/api/v1/partners/"+pid+"/tokens", hr, map[string]any{"name": "POS 連携"}, 201)
 	l.call("POST", "/api/v1/partners/{id}/tokens", "/api/v1/partners/"+pid+"/tokens", hr, map[string]any{"name": ""}, 400)
+	l.call("PUT", "/api/v1/partners/{id}/offline-limit", "/api/v1/partners/"+pid+"/offline-limit", hr, map[string]any{"minutes": 10}, 200)
+	l.call("PUT", "/api/v1/partners/{id}/offline-limit", "/api/v1/partners/"+pid+"/offline-limit", hr, map[string]any{"minutes": 0}, 400)
 	l.call("GET", "/api/v1/partners/{id}/keys", "/api/v1/partners/"+pid+"/keys", hr, nil, 200)
 	perk := l.call("POST", "/api/v1/partners/{id}/perks", "/api/v1/partners/"+pid+"/perks", hr, map[string]any{
 		"title": "お会計10%オフ", "eligible_tiers": []string{"gold", "standard"}, "companions": 3, "limit_per_day": 1}, 201)

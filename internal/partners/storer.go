@@ -13,6 +13,7 @@ import (
 // package depends on behaviour rather than on *store.Store, which
 // satisfies it. Calling a new store method means adding it here.
 type Storer interface {
+	OfflineMaxAge(ctx context.Context, partnerID string) (int, error)
 	ActiveVenueKeys(ctx context.Context, venueID string) (int, error)
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
 	InsertRedemptionIfStanding(ctx context.Context, r *model.Redemption, cardID string) error

@@ -14,6 +14,7 @@ const VENUE = 'ap.venue';
 const PARTNER = 'ap.partner';
 const SOUND = 'ap.sound';
 const CAMERA = 'ap.camera';
+const OFFLINE_LIMIT = 'ap.offlineMaxAgeMs';
 
 const CAMERA_INTERVAL_MS = 150;
 const CAMERA_DEBOUNCE_MS = 3000;
@@ -97,7 +98,9 @@ function showReady() {
 
 // ---- offline: keys.json and the signed status list, decided locally without a network ------
 
-const offline = new OfflineData(Number(data.offline_max_age_ms) || undefined);
+// The partner's limit on the age of offline data, learnt from devices/me
+// when online and kept for offline reloads; 15 minutes until then.
+const offline = new OfflineData(Number(store.get(OFFLINE_LIMIT)) || Number(data.offline_max_age_ms) || undefined);
 let offlineStarted = false;
 
 function startOffline() {
@@ -111,7 +114,20 @@ function startOffline() {
 
 async function refreshOffline() {
   if (await offline.refresh()) showDataAge();
+  await learnOfflineLimit();
   await flushOfflineQueue();
+}
+
+/** Takes the partner's offline limit from devices/me, when the server answers. */
+async function learnOfflineLimit() {
+  const r = await api('GET', '/api/v1/devices/me');
+  const secs = r.ok && r.body ? Number(r.body.offline_max_age_seconds) : 0;
+  if (secs > 0) {
+    offline.maxAgeMs = secs * 1000;
+    store.set(OFFLINE_LIMIT, String(secs * 1000));
+    document.body.dataset.offlineMaxAge = String(secs);
+    showDataAge();
+  }
 }
 
 /** Uploads scans decided offline; the server records them and reports replays. */

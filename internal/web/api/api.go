@@ -47,6 +47,8 @@ type (
 		AddVenue(ctx context.Context, p *model.Principal, partnerID, name string) (*model.Venue, error)
 		CreateKey(ctx context.Context, p *model.Principal, partnerID, venueID, name string) (*partners.IssuedKey, error)
 		CreateManagerToken(ctx context.Context, p *model.Principal, partnerID, name string) (*partners.IssuedKey, error)
+		OfflineLimit(ctx context.Context, p *model.Principal, partnerID string) (int, error)
+		SetOfflineLimit(ctx context.Context, p *model.Principal, partnerID string, minutes int) error
 		Keys(ctx context.Context, p *model.Principal, partnerID string) ([]model.APIKey, error)
 		RevokeKey(ctx context.Context, p *model.Principal, partnerID, keyID string) error
 		CreatePairing(ctx context.Context, p *model.Principal, partnerID, venueID, name, baseURL string) (*partners.Pairing, error)
@@ -141,6 +143,7 @@ func (h *Handler) Routes(a fiber.Router) {
 	api.Get("/partners", h.bearer(partnerRead...), h.listPartners)
 	api.Get("/partners/:id", h.bearer(partnerRead...), h.getPartner)
 	api.Post("/partners/:id/tokens", h.bearer(partnerRoles...), h.createPartnerToken)
+	api.Put("/partners/:id/offline-limit", h.bearer(partnerRoles...), h.setOfflineLimit)
 	api.Post("/partners/:id/venues", h.bearer(partnerRoles...), h.addVenue)
 	api.Post("/partners/:id/keys", h.bearer(partnerRoles...), h.createKey)
 	api.Get("/partners/:id/keys", h.bearer(partnerRoles...), h.listKeys)

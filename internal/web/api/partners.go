@@ -187,7 +187,12 @@ func (h *Handler) deviceMe(c *fiber.Ctx) error {
 			perks[i]["title_en"] = p.TitleEn
 		}
 	}
-	return c.JSON(fiber.Map{"venue_name": d.VenueName, "partner_name": d.PartnerName, "perks": perks})
+	limit, err := h.partners.OfflineLimit(c.UserContext(), httpkit.Principal(c), httpkit.Principal(c).PartnerID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"venue_name": d.VenueName, "partner_name": d.PartnerName, "perks": perks,
+		"offline_max_age_seconds": limit * 60})
 }
 
 func (h *Handler) redeem(c *fiber.Ctx) error {

@@ -53,6 +53,8 @@ type (
 		RecordEnrollmentSent(ctx context.Context, p *model.Principal, memberID, cardID, to, via string) error
 	}
 	partnerService interface {
+		OfflineLimit(ctx context.Context, p *model.Principal, partnerID string) (int, error)
+		SetOfflineLimit(ctx context.Context, p *model.Principal, partnerID string, minutes int) error
 		CreatePartner(ctx context.Context, p *model.Principal, in partners.PartnerInput) (*partners.PartnerDetail, error)
 		CreateManagerToken(ctx context.Context, p *model.Principal, partnerID, name string) (*partners.IssuedKey, error)
 		List(ctx context.Context, p *model.Principal) ([]model.Partner, error)

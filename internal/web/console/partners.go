@@ -89,6 +89,7 @@ type partnerView struct {
 	Pairing                   *pairingView
 	Field                     string
 	Report                    *partnerReportView
+	OfflineMinutes            int // how old a scanner's offline data may be
 }
 
 type venueRow struct{ ID, Name, CreatedAt string }
@@ -144,6 +145,9 @@ func (h *Handler) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x pa
 		HR: scope.console == consoleHR, Field: x.field, NewKey: x.newKey, Perk: perkForm{Companions: "0", LimitPerDay: "1", LimitPerMonth: "0"}}
 	if x.perk != nil {
 		v.Perk = *x.perk
+	}
+	if v.OfflineMinutes, err = h.partners.OfflineLimit(ctx, p, d.ID); err != nil {
+		return err
 	}
 	venues := map[string]string{}
 	for _, vn := range d.Venues {
@@ -309,6 +313,21 @@ func (h *Handler) partnerTokenCreate(scope partnerScope) fiber.Handler {
 		}
 		lang := h.render.Lang(c)
 		return h.partnerPage(c, scope, fiber.StatusOK, partnerExtras{newKey: k}, consoleNotice{Text: h.cat.T(lang, "admin.keys.created_once"), Tone: "warn"})
+	}
+}
+
+// partnerOfflineLimit sets how old a scanner's offline data may be.
+func (h *Handler) partnerOfflineLimit(scope partnerScope) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := utils.CopyString(scope.id(c))
+		minutes, err := strconv.Atoi(consoleForm(c, "minutes"))
+		if err != nil {
+			minutes = -1 // refused by the service with its message
+		}
+		if err := h.partners.SetOfflineLimit(c.UserContext(), httpkit.Principal(c), id, minutes); err != nil {
+			return h.partnerFail(c, scope, err, partnerExtras{})
+		}
+		return c.Redirect(scope.base(id)+"?msg=offline_limit_set", fiber.StatusSeeOther)
 	}
 }
 

@@ -80,5 +80,6 @@ func (h *Handler) partnerActions(r fiber.Router, prefix string, scope partnerSco
 	r.Post(prefix+"/keys", h.partnerKeyCreate(scope))
 	r.Post(prefix+"/keys/:key/revoke", h.partnerKeyRevoke(scope))
 	r.Post(prefix+"/tokens", h.partnerTokenCreate(scope))
+	r.Post(prefix+"/offline-limit", h.partnerOfflineLimit(scope))
 	r.Post(prefix+"/pairing", h.partnerPairing(scope))
 }

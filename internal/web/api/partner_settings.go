@@ -22,3 +22,18 @@ func (h *Handler) createPartnerToken(c *fiber.Ctx) error {
 	}
 	return httpkit.Created(c, k)
 }
+
+// setOfflineLimit sets how old a partner's scanners' offline data may be.
+func (h *Handler) setOfflineLimit(c *fiber.Ctx) error {
+	var in struct {
+		Minutes int `json:"minutes"`
+	}
+	if err := httpkit.BindJSON(c, &in); err != nil {
+		return err
+	}
+	id := utils.CopyString(c.Params("id"))
+	if err := h.partners.SetOfflineLimit(c.UserContext(), httpkit.Principal(c), id, in.Minutes); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"minutes": in.Minutes})
+}
