@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/alumnipass/alumnipass/internal/browsertest"
+	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/store"
 )
 
@@ -37,8 +39,21 @@ func TestPartnerOfflineLimit(t *testing.T) {
 		ts.must(ts.do("PUT", "/api/v1/partners/"+a.PartnerID+"/offline-limit", tokenA, map[string]int{"minutes": 10}), 200)
 		ts.must(ts.do("PUT", "/api/v1/partners/"+b.PartnerID+"/offline-limit", tokenA, map[string]int{"minutes": 10}), 404)
 		ts.must(ts.do("PUT", "/api/v1/partners/"+a.PartnerID+"/offline-limit", a.DeviceKey, map[string]int{"minutes": 60}), 403)
+		// The partner manager in the /partner console: the form shows the
+		// current value and saves a new one; a value out of range is refused.
+		pm := ts.consoleAs(model.RolePartnerManager, a.PartnerID)
+		if page := pm.want(pm.get("/partner"), 200); !strings.Contains(page.Body, `id="offline-minutes" name="minutes" min="1" max="1440" required value="10"`) {
+			t.Fatalf("the partner page does not show the limit: %.3000s", page.Body)
+		}
+		pm.want(pm.post("/partner/offline-limit", url.Values{"minutes": {"7"}}), 303, "/partner?msg=offline_limit_set")
+		if bad := pm.post("/partner/offline-limit", url.Values{"minutes": {"abc"}}); bad.Status != 400 {
+			t.Fatalf("minutes=abc: %d", bad.Status)
+		}
+		if me := ts.must(ts.do("GET", "/api/v1/devices/me", a.DeviceKey, nil), 200); me.JSON["offline_max_age_seconds"] != float64(420) {
+			t.Fatalf("after the console: %s", me.Body)
+		}
 		audit := string(ts.must(ts.do("GET", "/api/v1/audit?action=partner.offline_limit", ts.HRToken, nil), 200).Body)
-		if strings.Count(audit, `"partner.offline_limit"`) != 2 || !strings.Contains(audit, `{\"minutes\":\"15\"}`) {
+		if strings.Count(audit, `"partner.offline_limit"`) != 3 || !strings.Contains(audit, `{\"minutes\":\"15\"}`) {
 			t.Fatalf("audit: %s", audit)
 		}
 	})
