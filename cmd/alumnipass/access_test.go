@@ -62,6 +62,21 @@ func TestAccessMatrix(t *testing.T) {
 			{"POST", "/api/v1/partners/" + a.PartnerID + "/perks", map[string]string{"title": ""}, write},
 			{"GET", "/api/v1/partners/" + a.PartnerID + "/perks", nil, read},
 			{"GET", "/api/v1/partners/" + a.PartnerID + "/redemptions", nil, read},
+			{"PATCH", "/api/v1/members/" + uuid.NewString(), map[string]string{"tier": "gold"}, write},
+			{"PATCH", "/api/v1/partners/" + uuid.NewString(), map[string]any{"name": "x"}, write},
+			{"PATCH", "/api/v1/partners/" + a.PartnerID + "/venues/" + uuid.NewString(), map[string]any{"name": "x"}, write},
+			{"PATCH", "/api/v1/partners/" + a.PartnerID + "/perks/" + uuid.NewString(), map[string]any{"companions": 1}, write},
+			{"POST", "/api/v1/invitations", map[string]any{}, write},
+			{"GET", "/api/v1/invitations", nil, read},
+			{"GET", "/api/v1/invitations/" + uuid.NewString(), nil, read},
+			{"GET", "/api/v1/invitations/" + uuid.NewString() + "/items", nil, read},
+			{"POST", "/api/v1/invitations/" + uuid.NewString() + "/cancel", nil, write},
+			{"GET", "/api/v1/members/" + a.MemberID + "/guest-passes", nil, read},
+			{"GET", "/api/v1/members/" + a.MemberID + "/redemptions", nil, read},
+			{"GET", "/api/v1/users", nil, []string{"admin"}},
+			{"PATCH", "/api/v1/users/" + uuid.NewString(), map[string]any{"active": false}, []string{"admin"}},
+			{"POST", "/api/v1/users/" + uuid.NewString() + "/reset-password", map[string]any{"password": "x"}, []string{"admin"}},
+			{"POST", "/api/v1/users/" + uuid.NewString() + "/reset-second-factor", nil, []string{"admin"}},
 			{"POST", "/api/v1/verify", map[string]string{"code": "x"}, []string{"deviceA", "deviceB"}},
 			{"POST", "/api/v1/redemptions", map[string]string{}, []string{"deviceA", "deviceB"}},
 			{"GET", "/api/v1/devices/me", nil, []string{"deviceA", "deviceB"}},
@@ -97,6 +112,14 @@ func TestAccessMatrix(t *testing.T) {
 		ts.must(ts.do("POST", "/api/v1/partners/"+a.PartnerID+"/keys/"+kid+"/revoke", ts.HRToken, nil), 200)
 		if r := ts.do("POST", "/api/v1/verify", a.DeviceKey, map[string]string{"code": "x"}); r.Status != 401 || r.Code() != "key_revoked" {
 			t.Fatalf("revoked key: %d %s", r.Status, r.Body)
+		}
+		// Every key of a deactivated partner stops at once.
+		if r := ts.do("POST", "/api/v1/verify", b.DeviceKey, map[string]string{"code": "x"}); r.Status != 200 && r.Status != 400 {
+			t.Fatalf("partner B before its deactivation: %d %s", r.Status, r.Body)
+		}
+		ts.must(ts.do("PATCH", "/api/v1/partners/"+b.PartnerID, ts.HRToken, map[string]any{"active": false}), 200)
+		if r := ts.do("POST", "/api/v1/verify", b.DeviceKey, map[string]string{"code": "x"}); r.Status != 401 || r.Code() != "key_revoked" {
+			t.Fatalf("a deactivated partner's key: %d %s", r.Status, r.Body)
 		}
 	})
 }

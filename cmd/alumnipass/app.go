@@ -17,6 +17,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/auth"
 	"github.com/alumnipass/alumnipass/internal/config"
 	"github.com/alumnipass/alumnipass/internal/i18n"
+	"github.com/alumnipass/alumnipass/internal/jobs"
 	"github.com/alumnipass/alumnipass/internal/keyring"
 	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/partners"
@@ -92,6 +93,7 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 			ConsentVersion: cfg.ConsentVersion}),
 		Partners: partners.New(st, pseudo.Sum(nil), now, partners.Options{MaxKeysPerVenue: cfg.MaxKeysPerVenue}),
 		Verifier: verify.New(st, keys, sealer, vlog, now, cfg.CardCacheSize),
+		Jobs:     jobs.New(st, now),
 		Status:   statusfeed.New(st, keys, now),
 	}
 	cat, err := i18n.Load(static.FS, "i18n")

@@ -185,6 +185,32 @@ func changeCases() []changeCase {
 			cc.want(cc.post("/admin/members/"+f.MemberID+"/edit", url.Values{"family_name": {"山田"}, "given_name": {"太郎"},
 				"email": {email}, "tier": {"diamond"}, "departed_on": {"2024-03-31"}, "locale": {"ja"}}), 303)
 		}, tierIs("diamond")},
+		{"api/edit-tier", func(t *testing.T, w *propagationWorld, f *fixture) {
+			w.writer.must(w.writer.do("PATCH", "/api/v1/members/"+f.MemberID, w.writer.HRToken, map[string]string{"tier": "bronze"}), 200)
+		}, tierIs("bronze")},
+		{"api/perk-edit", func(t *testing.T, w *propagationWorld, f *fixture) {
+			w.writer.must(w.writer.do("PATCH", "/api/v1/partners/"+f.PartnerID+"/perks/"+f.PerkID, w.writer.HRToken, map[string]any{"title": "改定 ランチ特典"}), 200)
+		}, func(t *testing.T, _ *propagationWorld, f *fixture, scan func(string) *response) bool {
+			r := scan(f.DeviceKey)
+			return r.Str("result") == "valid" && strings.Contains(string(r.Body), "改定 ランチ特典")
+		}},
+		{"api/perk-off", func(t *testing.T, w *propagationWorld, f *fixture) {
+			w.writer.must(w.writer.do("PATCH", "/api/v1/partners/"+f.PartnerID+"/perks/"+f.PerkID, w.writer.HRToken, map[string]any{"active": false}), 200)
+		}, func(t *testing.T, _ *propagationWorld, f *fixture, scan func(string) *response) bool {
+			r := scan(f.DeviceKey)
+			// With its only perk off, the card is valid but has nothing here: not_eligible.
+			return r.Str("result") == "not_eligible" && !strings.Contains(string(r.Body), f.PerkID)
+		}},
+		{"api/venue-closed", func(t *testing.T, w *propagationWorld, f *fixture) {
+			w.writer.must(w.writer.do("PATCH", "/api/v1/partners/"+f.PartnerID+"/venues/"+f.VenueID, w.writer.HRToken, map[string]any{"closed": true}), 200)
+		}, func(t *testing.T, _ *propagationWorld, f *fixture, scan func(string) *response) bool {
+			return scan(f.DeviceKey).Status == 401
+		}},
+		{"api/partner-deactivated", func(t *testing.T, w *propagationWorld, f *fixture) {
+			w.writer.must(w.writer.do("PATCH", "/api/v1/partners/"+f.PartnerID, w.writer.HRToken, map[string]any{"active": false}), 200)
+		}, func(t *testing.T, _ *propagationWorld, f *fixture, scan func(string) *response) bool {
+			return scan(f.DeviceKey).Status == 401
+		}},
 		{"cli/import-tier", func(t *testing.T, w *propagationWorld, f *fixture) {
 			file := filepath.Join(t.TempDir(), "m.csv")
 			if err := os.WriteFile(file, memberCSV(t, w, f, "platinum", "山田"), 0o600); err != nil {

@@ -74,7 +74,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	go app.background(ctx)
-	stopInvitations, err := startInvitations(ctx, app, nil)
+	stopInvitations, err := startInvitations(ctx, app, app.svc.Jobs)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"github.com/alumnipass/alumnipass/internal/auth"
+	"github.com/alumnipass/alumnipass/internal/jobs"
 	"github.com/alumnipass/alumnipass/internal/keyring"
 	"github.com/alumnipass/alumnipass/internal/members"
 	"github.com/alumnipass/alumnipass/internal/partners"
@@ -22,6 +23,7 @@ type Services struct {
 	Wallet   *wallet.Service
 	Partners *partners.Service
 	Verifier *verify.Verifier
+	Jobs     *jobs.Service // bulk invitations
 	Status   *statusfeed.Feed
 }
 
@@ -32,7 +34,7 @@ func (s *Server) routes() {
 		Limits: s.limits, Metrics: s.metrics, Wallet: s.svc.Wallet, Recovery: s.svc.Members, Log: s.log})
 	pages.StaticRoutes(s.app)
 	api.New(api.Deps{Config: s.cfg, Log: s.log, Now: s.now, Limits: s.limits, Metrics: s.metrics,
-		Auth: s.svc.Auth, Keys: s.svc.Keys, Members: s.svc.Members, Partners: s.svc.Partners,
+		Jobs: s.svc.Jobs, Users: s.svc.Console, Auth: s.svc.Auth, Keys: s.svc.Keys, Members: s.svc.Members, Partners: s.svc.Partners,
 		Wallet: s.svc.Wallet, Verifier: s.svc.Verifier, Status: s.svc.Status}).Routes(s.app)
 	pages.Routes(s.app)
 	console.New(console.Deps{Config: s.cfg, Log: s.log, Now: s.now, Render: s.render, Static: s.static,

@@ -39,6 +39,9 @@ type (
 		Audit(ctx context.Context, f members.AuditFilter) ([]model.AuditEntry, error)
 		Export(ctx context.Context, p *model.Principal, id string) (*members.Export, error)
 		Erase(ctx context.Context, p *model.Principal, id, reason string) error
+		Update(ctx context.Context, p *model.Principal, id string, patch members.Patch) (*model.Member, error)
+		GuestPasses(ctx context.Context, memberID string, limit int) ([]model.GuestPass, error)
+		Redemptions(ctx context.Context, memberID string, limit int) ([]members.RedemptionRow, error)
 	}
 	partnerService interface {
 		CreatePartner(ctx context.Context, p *model.Principal, in partners.PartnerInput) (*partners.PartnerDetail, error)
@@ -54,6 +57,9 @@ type (
 		CreatePairing(ctx context.Context, p *model.Principal, partnerID, venueID, name, baseURL string) (*partners.Pairing, error)
 		CreatePerk(ctx context.Context, p *model.Principal, partnerID string, in partners.PerkInput) (*model.Perk, error)
 		Perks(ctx context.Context, p *model.Principal, partnerID string) ([]model.Perk, error)
+		UpdatePartner(ctx context.Context, p *model.Principal, id string, patch partners.PartnerPatch) (*partners.PartnerDetail, error)
+		UpdateVenue(ctx context.Context, p *model.Principal, partnerID, venueID string, patch partners.VenuePatch) (*model.Venue, error)
+		UpdatePerk(ctx context.Context, p *model.Principal, partnerID, perkID string, patch partners.PerkPatch) (*model.Perk, error)
 		Report(ctx context.Context, p *model.Principal, partnerID string, since time.Time) ([]partners.ReportLine, error)
 		Pair(ctx context.Context, code string) (*partners.IssuedKey, string, error)
 		Device(ctx context.Context, p *model.Principal) (*partners.DeviceInfo, error)
@@ -88,6 +94,8 @@ type Deps struct {
 	Partners partnerService
 	Wallet   walletService
 	Verifier verifier
+	Jobs     jobService
+	Users    consoleUsers
 	Status   statusLists
 }
 
@@ -104,12 +112,14 @@ type Handler struct {
 	partners partnerService
 	wallet   walletService
 	verifier verifier
+	jobs     jobService
+	users    consoleUsers
 	status   statusLists
 }
 
 // New builds the API's handler.
 func New(d Deps) *Handler {
-	return &Handler{cfg: d.Config, log: d.Log, now: d.Now, limits: d.Limits, metrics: d.Metrics, auth: d.Auth, keys: d.Keys,
+	return &Handler{jobs: d.Jobs, users: d.Users, cfg: d.Config, log: d.Log, now: d.Now, limits: d.Limits, metrics: d.Metrics, auth: d.Auth, keys: d.Keys,
 		members: d.Members, partners: d.Partners, wallet: d.Wallet, verifier: d.Verifier, status: d.Status}
 }
 
@@ -132,7 +142,23 @@ func (h *Handler) Routes(a fiber.Router) {
 	api.Post("/members/:id/cards", h.bearer(hr...), h.issueCard)
 	api.Get("/members/:id/export", h.bearer(hr...), h.exportMember)
 	api.Post("/members/:id/erase", h.bearer(model.RoleAdmin), h.eraseMember)
+	api.Patch("/members/:id", h.bearer(hr...), h.patchMember)
+	api.Get("/members/:id/guest-passes", h.bearer(read...), h.memberGuestPasses)
+	api.Get("/members/:id/redemptions", h.bearer(read...), h.memberRedemptions)
 	api.Get("/audit", h.bearer(read...), h.listAudit)
+
+	// Bulk invitations: background jobs any instance's worker runs.
+	api.Post("/invitations", h.bearer(hr...), h.createInvitation)
+	api.Get("/invitations", h.bearer(read...), h.listInvitations)
+	api.Get("/invitations/:id", h.bearer(read...), h.getInvitation)
+	api.Get("/invitations/:id/items", h.bearer(read...), h.invitationItems)
+	api.Post("/invitations/:id/cancel", h.bearer(hr...), h.cancelInvitation)
+
+	// Console users: an admin's work.
+	api.Get("/users", h.bearer(model.RoleAdmin), h.listUsers)
+	api.Patch("/users/:id", h.bearer(model.RoleAdmin), h.patchUser)
+	api.Post("/users/:id/reset-password", h.bearer(model.RoleAdmin), h.resetUserPassword)
+	api.Post("/users/:id/reset-second-factor", h.bearer(model.RoleAdmin), h.resetUserSecondFactor)
 
 	// A partner's own systems use a partner-manager token (made in the
 	// /partner console or here): the partner routes only, on that partner
@@ -152,6 +178,9 @@ func (h *Handler) Routes(a fiber.Router) {
 	api.Post("/partners/:id/perks", h.bearer(partnerRoles...), h.createPerk)
 	api.Get("/partners/:id/perks", h.bearer(partnerRead...), h.listPerks)
 	api.Get("/partners/:id/redemptions", h.bearer(partnerRead...), h.partnerRedemptions)
+	api.Patch("/partners/:id", h.bearer(hr...), h.patchPartner)
+	api.Patch("/partners/:id/venues/:venue", h.bearer(partnerRoles...), h.patchVenue)
+	api.Patch("/partners/:id/perks/:perk", h.bearer(partnerRoles...), h.patchPerk)
 
 	api.Post("/devices/pair", h.pairDevice)
 	api.Get("/devices/me", h.bearer(model.RoleDevice), h.deviceMe)
