@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/lib/pq"
 
 	"github.com/alumnipass/alumnipass/internal/credential"
 	"github.com/alumnipass/alumnipass/internal/seal"
@@ -138,9 +137,10 @@ func bulkCards(ctx context.Context, db *sql.DB, keys int) ([]*wallet, error) {
 		return nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("cards", "id", "member_id", "status", "kid", "signed_part", "totp_secret_enc",
-		"companions", "issued_at", "expires_at", "enroll_token_hash", "enroll_expires_at", "enrolled_at", "wallet_token_hash",
-		"consent_version", "consent_at"))
+	// COPY … FROM STDIN through lib/pq's prepared-statement protocol.
+	stmt, err := tx.PrepareContext(ctx, `COPY cards (id, member_id, status, kid, signed_part, totp_secret_enc,
+		companions, issued_at, expires_at, enroll_token_hash, enroll_expires_at, enrolled_at, wallet_token_hash,
+		consent_version, consent_at) FROM STDIN`)
 	if err != nil {
 		return nil, fmt.Errorf("copy cards: %w", err)
 	}

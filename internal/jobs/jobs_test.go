@@ -296,11 +296,6 @@ func TestInviteResults(t *testing.T) {
 	})
 }
 
-// unsure is a mailer that cannot confirm afterwards, like SMTP.
-type unsure struct{ *countingSender }
-
-func (unsure) Confirm(string) (bool, bool) { return false, false }
-
 // TestCrashBetweenSendAndRecord: a worker that died holding items leaves
 // one claimed (nothing sent), one 'sending' whose e-mail reached the outbox
 // and one 'sending' whose e-mail did not. After the lease, a new worker
