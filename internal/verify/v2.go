@@ -74,22 +74,5 @@ func (v *Verifier) decideCardV2(ctx context.Context, p *model.Principal, code st
 		rec.Detail = fmt.Sprintf("v2 step offset %d steps", offset)
 		return nil
 	}
-	perks, err := v.perksFor(ctx, p.PartnerID, e.state.Tier, now)
-	if err != nil {
-		return err
-	}
-	if perks = openPerks(d, perks); len(perks) == 0 {
-		d.Result = model.ResultNotEligible
-		return nil
-	}
-	d.Result = model.ResultValid
-	d.DisplayName = displayName(e.state.FamilyName, e.state.GivenName, e.state.Locale)
-	d.Perks = perks
-	d.CompanionsAllowed = min(int(c.Companions), maxCompanions(perks))
-	if err := v.usability(ctx, d, 1+int(c.Companions), -1, now); err != nil {
-		return err
-	}
-	*claim = &store.CodeUse{CodeHash: rec.CodeHash, VerificationID: rec.ID, VenueID: p.VenueID, At: now}
-	*claimExpires = now.Add(CodeLife)
-	return nil
+	return v.grantCard(ctx, p, e, int(c.Companions), now, d, rec, claim, claimExpires)
 }

@@ -241,6 +241,14 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 		rec.Detail = fmt.Sprintf("totp offset %d steps (found=%v)", offset, found)
 		return nil
 	}
+	return v.grantCard(ctx, p, e, int(c.Companions), now, d, rec, claim, claimExpires)
+}
+
+// grantCard finishes the decision about a fresh card in good standing,
+// whatever its format: the perks that apply here now, or not_eligible;
+// for a valid answer, the holder's name, companions, what can be used, and
+// the claim of the code's first use.
+func (v *Verifier) grantCard(ctx context.Context, p *model.Principal, e *cardEntry, companions int, now time.Time, d *Decision, rec *model.Verification, claim **store.CodeUse, claimExpires *time.Time) error {
 	perks, err := v.perksFor(ctx, p.PartnerID, e.state.Tier, now)
 	if err != nil {
 		return err
@@ -252,8 +260,8 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 	d.Result = model.ResultValid
 	d.DisplayName = displayName(e.state.FamilyName, e.state.GivenName, e.state.Locale)
 	d.Perks = perks
-	d.CompanionsAllowed = min(int(c.Companions), maxCompanions(perks))
-	if err := v.usability(ctx, d, 1+int(c.Companions), -1, now); err != nil {
+	d.CompanionsAllowed = min(companions, maxCompanions(perks))
+	if err := v.usability(ctx, d, 1+companions, -1, now); err != nil {
 		return err
 	}
 	*claim = &store.CodeUse{CodeHash: rec.CodeHash, VerificationID: rec.ID, VenueID: p.VenueID, At: now}
