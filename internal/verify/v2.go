@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -34,23 +33,10 @@ func (v *Verifier) decideCardV2(ctx context.Context, p *model.Principal, code st
 	}
 	c := parsed.Card
 	cardID := uuid.UUID(c.CardID).String()
-	e, err := v.card(ctx, cardID)
-	if errors.Is(err, model.ErrNotFound) {
-		d.Result = model.ResultInvalid
-		if parsed.VerifySignature(pub) {
-			rec.Detail = "signed v2 card unknown to this issuer"
-		}
-		return nil
-	}
-	if err != nil {
+	e, err := v.issuedCard(ctx, cardID, parsed.SignedPart, func(e *cardEntry) string { return e.state.SignedPartV2 },
+		func() bool { return parsed.VerifySignature(pub) }, d, rec)
+	if e == nil || err != nil {
 		return err
-	}
-	if e.state.SignedPartV2 == "" || parsed.SignedPart != e.state.SignedPartV2 {
-		d.Result = model.ResultInvalid
-		if parsed.VerifySignature(pub) {
-			rec.Detail = "v2 signed part differs from the card on record"
-		}
-		return nil
 	}
 	if !parsed.VerifyDevice() {
 		d.Result = model.ResultInvalid

@@ -199,26 +199,10 @@ func (v *Verifier) decide(ctx context.Context, p *model.Principal, code string, 
 func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *credential.Parsed, pub []byte, now time.Time, d *Decision, rec *model.Verification, claim **store.CodeUse, claimExpires *time.Time) error {
 	c := parsed.Card
 	cardID := uuid.UUID(c.CardID).String()
-	e, err := v.card(ctx, cardID)
-	if errors.Is(err, model.ErrNotFound) {
-		// Unknown to us: only a full signature check can tell forged from ours-but-deleted.
-		d.Result = model.ResultInvalid
-		if parsed.VerifySignature(pub) {
-			rec.Detail = "signed card unknown to this issuer"
-		}
-		return nil
-	}
-	if err != nil {
+	e, err := v.issuedCard(ctx, cardID, parsed.SignedPart, func(e *cardEntry) string { return e.state.SignedPart },
+		func() bool { return parsed.VerifySignature(pub) }, d, rec)
+	if e == nil || err != nil {
 		return err
-	}
-	// The online verifier holds what it issued: a byte-identical signed part
-	// needs no second Ed25519 check; anything else gets the full check.
-	if parsed.SignedPart != e.state.SignedPart {
-		d.Result = model.ResultInvalid
-		if parsed.VerifySignature(pub) {
-			rec.Detail = "signed part differs from the card on record"
-		}
-		return nil
 	}
 	if e.state.SignedPartV2 != "" { // bound to a device: only its v2 codes count
 		d.Result = model.ResultInvalid
@@ -242,6 +226,33 @@ func (v *Verifier) decideCard(ctx context.Context, p *model.Principal, parsed *c
 		return nil
 	}
 	return v.grantCard(ctx, p, e, int(c.Companions), now, d, rec, claim, claimExpires)
+}
+
+// issuedCard finds the card a code names and checks that the code's signed
+// part is byte-identical to the one on record (v1 or v2, as onRecord picks):
+// the online verifier holds what it issued, so that needs no Ed25519 check.
+// Otherwise it decides invalid and returns nil; only then is the signature
+// checked in full, to log whether the code was forged or is ours but unknown.
+func (v *Verifier) issuedCard(ctx context.Context, cardID, signedPart string, onRecord func(*cardEntry) string, signatureOK func() bool, d *Decision, rec *model.Verification) (*cardEntry, error) {
+	e, err := v.card(ctx, cardID)
+	if errors.Is(err, model.ErrNotFound) {
+		d.Result = model.ResultInvalid
+		if signatureOK() {
+			rec.Detail = "signed card unknown to this issuer"
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if want := onRecord(e); want == "" || signedPart != want {
+		d.Result = model.ResultInvalid
+		if signatureOK() {
+			rec.Detail = "signed part differs from the card on record"
+		}
+		return nil, nil
+	}
+	return e, nil
 }
 
 // grantCard finishes the decision about a fresh card in good standing,
