@@ -42,12 +42,12 @@ func childEnv(place dbPlace, extra ...string) []string {
 }
 
 // startChild runs `alumnipass serve` and waits until it is ready.
-func startChild(t *testing.T, bin string, place dbPlace) *child {
+func startChild(t *testing.T, bin string, place dbPlace, extraEnv ...string) *child {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	c := &child{t: t, url: "http://" + addr, log: &bytes.Buffer{}, exited: make(chan struct{})}
 	c.cmd = exec.Command(bin, "serve")
-	c.cmd.Env = childEnv(place, "ALUMNIPASS_ADDR="+addr, "ALUMNIPASS_BASE_URL=http://"+addr)
+	c.cmd.Env = childEnv(place, append([]string{"ALUMNIPASS_ADDR=" + addr, "ALUMNIPASS_BASE_URL=http://" + addr}, extraEnv...)...)
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)

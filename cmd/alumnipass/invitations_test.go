@@ -7,10 +7,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net/http"
 	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -23,38 +21,6 @@ import (
 	"github.com/alumnipass/alumnipass/internal/store"
 	"github.com/alumnipass/alumnipass/internal/store/storetest"
 )
-
-// startChildWith is startChild with more environment.
-func startChildWith(t *testing.T, bin string, place dbPlace, extra ...string) *child {
-	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	c := &child{t: t, url: "http://" + addr, log: &bytes.Buffer{}, exited: make(chan struct{})}
-	c.cmd = exec.Command(bin, "serve")
-	c.cmd.Env = childEnv(place, append([]string{"ALUMNIPASS_ADDR=" + addr, "ALUMNIPASS_BASE_URL=http://" + addr}, extra...)...)
-	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = c.cmd.Wait(); close(c.exited) }()
-	t.Cleanup(c.kill)
-	for i := 0; ; i++ {
-		select {
-		case <-c.exited:
-			t.Fatalf("alumnipass serve exited before it was ready:\n%s", c.log)
-		default:
-		}
-		if resp, err := http.Get(c.url + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return c
-			}
-		}
-		if i > 600 {
-			t.Fatalf("alumnipass serve not ready:\n%s", c.log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // TestInvitationsSurviveKill9: `serve` is killed with SIGKILL a third of
 // the way through a 5,000-member invitation job and started again on the
@@ -98,7 +64,7 @@ func invitationsKill9(t *testing.T, bin string, place dbPlace) {
 		fs, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
 		return len(fs)
 	}
-	c := startChildWith(t, bin, place, "ALUMNIPASS_JOB_LEASE=2s")
+	c := startChild(t, bin, place, "ALUMNIPASS_JOB_LEASE=2s")
 	for i := 0; count() < n/3; i++ {
 		if i > 6000 {
 			t.Fatalf("only %d e-mails after 5 minutes:\n%s", count(), c.log)
@@ -120,7 +86,7 @@ func invitationsKill9(t *testing.T, bin string, place dbPlace) {
 		t.Fatal("the job finished before the kill")
 	}
 
-	c2 := startChildWith(t, bin, place, "ALUMNIPASS_JOB_LEASE=2s")
+	c2 := startChild(t, bin, place, "ALUMNIPASS_JOB_LEASE=2s")
 	for i := 0; ; i++ {
 		j, err := st.Job(ctx, job.ID)
 		storetest.Must(t, err)
