@@ -113,6 +113,7 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 
 // close flushes what is buffered and closes the database.
 func (a *application) close() {
+	a.svc.Verifier.Close()
 	a.vlog.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

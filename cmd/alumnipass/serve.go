@@ -33,6 +33,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		cfg.Addr = *addr
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	softMemoryLimit(cfg.CardCacheSize, log)
 	if *reset {
 		if err := resetDemo(cfg, stderr); err != nil {
 			return err

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/lib/pq"
 
 	"github.com/alumnipass/alumnipass/internal/model"
 )
@@ -142,16 +145,41 @@ type CardState struct {
 	Locale       string           `db:"locale"`
 }
 
-// CardState loads a card and its member's status.
-func (c *Conn) CardState(ctx context.Context, cardID string) (*CardState, error) {
-	const q = `
+// cardStateSelect is what a scan needs of a card and its member.
+const cardStateSelect = `
 		SELECT c.id, c.member_id, c.status, c.signed_part, COALESCE(c.signed_part_v2, '') AS signed_part_v2, c.totp_secret_enc,
 		       m.tier, m.status AS member_status, m.family_name, m.given_name, m.locale
-		FROM cards c JOIN members m ON m.id = c.member_id
-		WHERE c.id = ?`
-	var st CardState
-	if err := c.x.GetContext(ctx, &st, c.q(q), cardID); err != nil {
-		return nil, fmt.Errorf("card state: %w", mapErr(err))
+		FROM cards c JOIN members m ON m.id = c.member_id`
+
+// CardStates loads several cards and their members' status in one
+// statement, prepared once: the cache misses of concurrent scans are read
+// together (verify's card loader), so a burst of first scans costs
+// PostgreSQL one plan and one round trip instead of one each. The ids go
+// as one array parameter (PostgreSQL) or one JSON array (SQLite), so the
+// statement is the same whatever their number. Unknown ids are left out.
+func (c *Conn) CardStates(ctx context.Context, cardIDs []string) ([]CardState, error) {
+	if len(cardIDs) == 0 {
+		return nil, nil
 	}
-	return &st, nil
+	where, arg := `
+		WHERE c.id IN (SELECT value FROM json_each(?))`, any(nil)
+	if c.s.dialect.name == Postgres {
+		where, arg = `
+		WHERE c.id = ANY(?::text[])`, pq.Array(cardIDs)
+	} else {
+		js, err := json.Marshal(cardIDs)
+		if err != nil {
+			return nil, fmt.Errorf("card states: %w", err)
+		}
+		arg = string(js)
+	}
+	stmt, err := c.prepared(ctx, cardStateSelect+where)
+	if err != nil {
+		return nil, fmt.Errorf("card states: %w", err)
+	}
+	var out []CardState
+	if err := stmt.SelectContext(ctx, &out, arg); err != nil {
+		return nil, fmt.Errorf("card states: %w", mapErr(err))
+	}
+	return out, nil
 }

@@ -13,7 +13,7 @@ import (
 // package depends on behaviour rather than on *store.Store, which
 // satisfies it. Calling a new store method means adding it here.
 type Storer interface {
-	CardState(ctx context.Context, cardID string) (*store.CardState, error)
+	CardStates(ctx context.Context, cardIDs []string) ([]store.CardState, error)
 	FirstGuestRedemption(ctx context.Context, passID string) (at time.Time, venue string, err error)
 	GuestPass(ctx context.Context, id string) (*model.GuestPass, error)
 	PartnerPerks(ctx context.Context, partnerID string, activeOnly bool) ([]model.Perk, error)

@@ -91,7 +91,8 @@ type Verifier struct {
 
 	tokyo *time.Location
 
-	cache *cache
+	cache  *cache
+	loader *cardLoader
 }
 
 type cardEntry struct {
@@ -103,10 +104,13 @@ type cardEntry struct {
 // cards in memory (0: none, every scan reads the database).
 func New(st Storer, keys *keyring.Keyring, sealer *seal.Sealer, log *Log, now func() time.Time, cacheSize int) *Verifier {
 	v := &Verifier{st: st, keys: keys, sealer: sealer, now: now, log: log, events: st.Events(), tokyo: model.JST(),
-		cache: newCache(cacheSize)}
+		cache: newCache(cacheSize), loader: newCardLoader(st, 2, 256, 5*time.Second)}
 	st.Events().Subscribe(v.cache.invalidate)
 	return v
 }
+
+// Close stops the card reads; scans after it are answered unavailable.
+func (v *Verifier) Close() { v.loader.close() }
 
 // CachedCards is how many cards the verifier holds in memory now.
 func (v *Verifier) CachedCards() int { return v.cache.len() }
@@ -363,7 +367,7 @@ func (v *Verifier) card(ctx context.Context, id string) (*cardEntry, error) {
 	if ok && healthy {
 		return e, nil
 	}
-	st, err := v.st.CardState(ctx, id)
+	st, err := v.loader.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,8 @@ type rig struct {
 func (r *rig) at() time.Time { return r.now.Add(time.Duration(r.step.Load()) * 30 * time.Second) }
 
 type issued struct {
-	signed string
+	id, memberID string
+	signed       string
 	secret []byte
 }
 
@@ -72,11 +73,12 @@ func newRig(tb testing.TB, dialect string, n int) *rig {
 		storetest.Must(tb, err)
 		secret, err := sealer.Open(card.TOTPSecretEnc, "card:"+card.ID)
 		storetest.Must(tb, err)
-		r.cards = append(r.cards, issued{signed: card.SignedPart, secret: secret})
+		r.cards = append(r.cards, issued{id: card.ID, memberID: m.ID, signed: card.SignedPart, secret: secret})
 	}
 	r.log = NewLog(st, 1, 512, 0)
 	tb.Cleanup(r.log.Close)
 	r.v = New(st, keys, sealer, r.log, r.at, 100_000)
+	tb.Cleanup(r.v.Close)
 	return r
 }
 
