@@ -76,7 +76,18 @@ func (b *bench) prepare(ctx context.Context, rep *report) error {
 	if b.binary, err = buildServer(ctx, bin, b.opt.perf != ""); err != nil {
 		return err
 	}
-	if b.pg, err = openPostgres(ctx, b.opt.adminURL); err != nil {
+	adminURL := b.opt.adminURL
+	rep.postgresSetup = "the server of -database-url, as it is configured"
+	if b.opt.pgMode == "own" {
+		b.logf("starting a PostgreSQL cluster for the run")
+		cl, err := startOwnCluster(ctx, b.workDir, b.opt.pgSettings)
+		if err != nil {
+			return err
+		}
+		b.cleanup.add(cl.stop)
+		adminURL, rep.postgresSetup = cl.url(), cl.describe()
+	}
+	if b.pg, err = openPostgres(ctx, adminURL); err != nil {
 		return err
 	}
 	b.cleanup.add(b.pg.close)

@@ -33,6 +33,8 @@ import (
 type options struct {
 	out         string
 	adminURL    string
+	pgMode      string
+	pgSettings  string
 	members     int
 	venues      int
 	conns       int
@@ -67,6 +69,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fl := flag.NewFlagSet("apbench", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	fl.StringVar(&o.out, "out", "docs/benchmarks-latest.md", "markdown report file (also printed)")
+	fl.StringVar(&o.pgMode, "pg", "own", "own: a PostgreSQL cluster apbench starts for the run with the settings docs/operations.md recommends; url: the server of -database-url as it is configured")
+	fl.StringVar(&o.pgSettings, "pg-settings", "", "with -pg own: more server settings, comma-separated name=value (e.g. commit_delay=100,commit_siblings=4)")
 	fl.StringVar(&o.adminURL, "database-url", envOr("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server to create the bench database on (BENCH_DATABASE_URL)")
 	fl.IntVar(&o.members, "members", 1_000_000, "enrolled members (the population the cold and counter phases draw from); -members 100000 -cache 10000 for a quick run")
@@ -99,6 +103,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.members < o.revocations+1 || o.venues < 1 || o.conns < 1 {
 		return nil, errors.New("-members must exceed -revocations; -venues and -conns must be positive")
+	}
+	if o.pgMode != "own" && o.pgMode != "url" {
+		return nil, errors.New("-pg must be own or url")
 	}
 	if o.setup != "bulk" && o.setup != "api" {
 		return nil, errors.New("-setup must be bulk or api")

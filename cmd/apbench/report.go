@@ -19,6 +19,7 @@ type report struct {
 	machine         string
 	goVersion       string
 	postgresVersion string
+	postgresSetup   string // which server and how it is configured
 	commit          string
 	command         string
 
@@ -89,7 +90,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Written by `cmd/apbench` (`make bench`); docs/benchmarks.md explains each line.\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n", r.date.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Machine: %s\n", r.machine)
-	fmt.Fprintf(&b, "- Go: %s (server built with `-trimpath -ldflags \"-s -w\"`, CGO off); PostgreSQL %s\n", r.goVersion, r.postgresVersion)
+	fmt.Fprintf(&b, "- Go: %s (server built with `-trimpath -ldflags \"-s -w\"`, CGO off); PostgreSQL %s: %s\n", r.goVersion, r.postgresVersion, r.postgresSetup)
 	fmt.Fprintf(&b, "- Commit: %s\n", r.commit)
 	fmt.Fprintf(&b, "- Command: `%s`\n", r.command)
 	how := "imported, issued and enrolled through the API"
