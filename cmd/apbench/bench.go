@@ -25,6 +25,9 @@ type bench struct {
 	binary  string
 	pg      *postgres
 	dbName  string // the bench database, whose backends count as PostgreSQL CPU
+	// postmaster is the own cluster's server process (-pg own), whose
+	// children are the only postgres processes counted; 0 counts them all.
+	postmaster int
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -85,7 +88,7 @@ func (b *bench) prepare(ctx context.Context, rep *report) error {
 			return err
 		}
 		b.cleanup.add(cl.stop)
-		adminURL, rep.postgresSetup = cl.url(), cl.describe()
+		adminURL, rep.postgresSetup, b.postmaster = cl.url(), cl.describe(), cl.postmasterPID()
 	}
 	if b.pg, err = openPostgres(ctx, adminURL); err != nil {
 		return err
@@ -201,7 +204,7 @@ func (b *bench) measureLoads(ctx context.Context, rep *report, a *server, fx *fi
 // perf records the whole machine during the phase.
 func (b *bench) runPhase(ctx context.Context, ph *loadPhase) (*loadResult, error) {
 	b.awaitQuiet(ctx, ph.name)
-	ph.database = b.dbName
+	ph.database, ph.postmaster = b.dbName, b.postmaster
 	before := b.pg.nextXID(ctx)
 	var perf *exec.Cmd
 	if ph.perfFile != "" {

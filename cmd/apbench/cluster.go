@@ -105,6 +105,18 @@ func startOwnCluster(ctx context.Context, workDir, extra string) (*ownCluster, e
 	return c, nil
 }
 
+// postmasterPID is the server's process id, the first line of
+// postmaster.pid (0 when it cannot be read).
+func (c *ownCluster) postmasterPID() int {
+	b, err := os.ReadFile(filepath.Join(c.data, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(line))
+	return pid
+}
+
 // url is the cluster's administrative URL.
 func (c *ownCluster) url() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)

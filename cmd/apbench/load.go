@@ -22,14 +22,15 @@ type request func(ctx context.Context, c *rawConn) (outcome string, err error)
 // loadPhase is a closed-loop load: conns workers, each with its own
 // keep-alive connection, send requests back to back for a duration.
 type loadPhase struct {
-	name     string
-	conns    int
-	duration time.Duration
-	server   *server // whose CPU time is measured
-	send     request
-	perfFile string // when set, perf records the machine during the phase
-	logged   bool   // each request writes to PostgreSQL (batches are reported)
-	database string // the bench database: only its backends count as PostgreSQL CPU
+	name       string
+	conns      int
+	duration   time.Duration
+	server     *server // whose CPU time is measured
+	send       request
+	perfFile   string // when set, perf records the machine during the phase
+	logged     bool   // each request writes to PostgreSQL (batches are reported)
+	database   string // the bench database: only its backends count as PostgreSQL CPU
+	postmaster int    // apbench's own cluster's server process, when it runs one: only its processes count
 }
 
 // cpuUse is CPU time spent during a phase, by process; machine is every
@@ -149,7 +150,7 @@ func (ph *loadPhase) work(ctx context.Context, c *rawConn, deadline time.Time) w
 }
 
 func (ph *loadPhase) sampleCPU() cpuUse {
-	u := cpuUse{client: selfCPU(), postgres: postgresCPU(ph.database), machine: machineBusy()}
+	u := cpuUse{client: selfCPU(), postgres: postgresCPU(ph.database, ph.postmaster), machine: machineBusy()}
 	if ph.server != nil {
 		u.server, _, _ = processCPU(ph.server.cmd.Process.Pid)
 	}

@@ -200,8 +200,11 @@ func processCPU(pid int) (time.Duration, string, error) {
 // the bench: the backends connected to database (all of them when database
 // is ""), plus the server's own background processes (WAL writer,
 // checkpointer, …). Backends of other databases are left out: on a shared
-// machine other people's tests use the same PostgreSQL server.
-func postgresCPU(database string) time.Duration {
+// machine other people's tests use the same PostgreSQL server. When
+// postmaster is set (apbench's own cluster) only that server and its
+// children count, so other clusters' WAL writers and checkpointers (other
+// people's tests, which start clusters of their own) do not.
+func postgresCPU(database string, postmaster int) time.Duration {
 	entries, _ := os.ReadDir("/proc")
 	var total time.Duration
 	for _, e := range entries {
@@ -211,6 +214,9 @@ func postgresCPU(database string) time.Duration {
 		}
 		d, comm, err := processCPU(pid)
 		if err != nil || comm != "postgres" {
+			continue
+		}
+		if postmaster > 0 && pid != postmaster && parentPID(pid) != postmaster {
 			continue
 		}
 		if database != "" {
@@ -224,6 +230,24 @@ func postgresCPU(database string) time.Duration {
 		total += d
 	}
 	return total
+}
+
+// parentPID is a process's parent, from /proc/<pid>/stat (0 when unknown).
+func parentPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	closing := bytes.LastIndexByte(b, ')')
+	if closing < 0 {
+		return 0
+	}
+	fields := strings.Fields(string(b[closing+1:]))
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
 }
 
 // machineBusy is the CPU time the whole machine has spent busy (all cores,
