@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -127,3 +128,52 @@ func TestEditsThroughTheAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkInvitationOfALargeImport: HR imports 2,000 leavers and invites
+// the members the import created by their ids, as the first week
+// does; the list (about 80 KB) is over the 64 KiB of an ordinary JSON body
+// and must still be taken, while a list over MaxListBody is refused with
+// 413 and makes no job.
+func TestBulkInvitationOfALargeImport(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		var csv bytes.Buffer
+		csv.WriteString("employee_no,family_name,given_name,email,tier,departed_on\n")
+		for i := range 2000 {
+			fmt.Fprintf(&csv, "L%05d,佐藤,健,ken%d@example.jp,standard,2024-03-31\n", i, i)
+		}
+		rep := ts.must(ts.raw("POST", "/api/v1/members/import", ts.HRToken, "text/csv", csv.Bytes()), 200)
+		var ids []string
+		for _, l := range rep.JSON["lines"].([]any) {
+			if line := l.(map[string]any); line["action"] == "create" {
+				ids = append(ids, line["member_id"].(string))
+			}
+		}
+		if len(ids) != 2000 {
+			t.Fatalf("import created %d members", len(ids))
+		}
+		job := ts.must(ts.do("POST", "/api/v1/invitations", ts.HRToken, map[string]any{"member_ids": ids}), 202)
+		if job.JSON["total"].(float64) != 2000 {
+			t.Fatalf("job: %.300s", job.Body)
+		}
+
+		huge := make([]string, 0, 60000)
+		for len(huge) < cap(huge) {
+			huge = append(huge, ids...)
+		}
+		body, _ := json.Marshal(map[string]any{"member_ids": huge[:60000]})
+		if len(body) <= maxListBody {
+			t.Fatalf("test body of %d bytes is not over the limit", len(body))
+		}
+		r := ts.raw("POST", "/api/v1/invitations", ts.HRToken, "application/json", body)
+		if r.Status != 413 {
+			t.Fatalf("a %d-byte list: %d %.200s", len(body), r.Status, r.Body)
+		}
+		list := ts.must(ts.do("GET", "/api/v1/invitations", ts.HRToken, nil), 200)
+		if n := len(list.JSON["invitations"].([]any)); n != 1 {
+			t.Fatalf("%d jobs after the refused list, want 1", n)
+		}
+	})
+}
+
+// maxListBody is httpkit.MaxListBody: a bulk invitation's list of members.
+const maxListBody = 2 << 20

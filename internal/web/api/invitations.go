@@ -33,7 +33,7 @@ func (h *Handler) createInvitation(c *fiber.Ctx) error {
 		Search          *jobs.Search `json:"search"`
 		NotEnrolledDays *int         `json:"not_enrolled_days"`
 	}
-	if err := httpkit.BindJSON(c, &in); err != nil {
+	if err := httpkit.BindJSONUpTo(c, &in, httpkit.MaxListBody); err != nil {
 		return err
 	}
 	given := 0

@@ -36,6 +36,24 @@ func largeBodyRoute(c *fiber.Ctx) bool {
 	return p == "/api/v1/members/import" || p == "/admin/import"
 }
 
+// MaxListBody bounds the body of the routes that take a list of members
+// (a bulk invitation of what an import created): a job of jobs.MaxMembers
+// (50,000) ids of 36 characters, with quotes and commas, is about 2 MB. It
+// is read before the route, as the 64 KiB ones are; a refused body of up
+// to maxDrainBody is read too, so this costs an anonymous client nothing
+// it could not already make the server read.
+const MaxListBody = maxDrainBody
+
+// listBodyRoute says whether the request goes to a route that takes up to
+// MaxListBody: bulk invitations by member ids, in the API and the console.
+func listBodyRoute(c *fiber.Ctx) bool {
+	if c.Method() != fiber.MethodPost {
+		return false
+	}
+	p := c.Path()
+	return p == "/api/v1/invitations" || p == "/admin/invitations"
+}
+
 // LimitBody enforces the body limit of the route before the body is read;
 // bodyLimit is the limit of the import routes (ALUMNIPASS_BODY_LIMIT).
 func LimitBody(bodyLimit int) fiber.Handler {
@@ -52,8 +70,11 @@ func limitBody(c *fiber.Ctx, bodyLimit int) error {
 	}
 	limit := MaxJSONBody
 	large := largeBodyRoute(c)
-	if large {
+	switch {
+	case large:
 		limit = bodyLimit
+	case listBodyRoute(c):
+		limit = MaxListBody
 	}
 	n := h.ContentLength() // -1: chunked; -2: no body
 	if n > limit {

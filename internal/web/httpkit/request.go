@@ -55,12 +55,16 @@ const MaxJSONBody = 64 << 10
 
 // BindJSON decodes a JSON object body strictly enough to give a clear error:
 // a body that is not JSON, not an object, or has trailing data is refused.
-func BindJSON(c *fiber.Ctx, v any) error {
+func BindJSON(c *fiber.Ctx, v any) error { return BindJSONUpTo(c, v, MaxJSONBody) }
+
+// BindJSONUpTo is BindJSON for a route whose body may be larger than
+// MaxJSONBody, up to max (a list of members: MaxListBody).
+func BindJSONUpTo(c *fiber.Ctx, v any, max int) error {
 	if !IsJSONType(c) { // a missing type too, as documented
 		return model.NewProblem(model.ErrInvalid, "unsupported_media_type", "Send the body as application/json.")
 	}
 	body := c.Body()
-	if len(body) > MaxJSONBody {
+	if len(body) > max {
 		return fiber.ErrRequestEntityTooLarge
 	}
 	trimmed := bytes.TrimSpace(body)
