@@ -37,7 +37,9 @@
       failures = 0;
       show(p);
       if (p.status !== 'running') {
-        window.location.reload();
+        const u = new URL(window.location.href);
+        u.searchParams.delete('msg'); // "started" is no longer news
+        window.location.replace(u.toString());
         return;
       }
     } catch (e) {
