@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -289,4 +291,61 @@ type consoleJobProgress struct {
 	Total   int            `json:"total"`
 	Settled int            `json:"settled"`
 	Counts  map[string]int `json:"counts"`
+}
+
+// missingKey finds a catalogue key shown instead of its text.
+var missingKey = regexp.MustCompile(`admin\.(invitations?|invite_search|err|msg|nav|import\.invite|members\.invite)\.[a-z_.]+`)
+
+// TestConsoleInvitationPagesEnglishAndPaged: a job of 55 members lists 50
+// on its page and the other 5 on the next; every invitation page reads in
+// English with no catalogue key left untranslated.
+func TestConsoleInvitationPagesEnglishAndPaged(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		var csv strings.Builder
+		csv.WriteString("employee_no,family_name,given_name,email,tier,departed_on\n")
+		for i := range 55 {
+			fmt.Fprintf(&csv, "P%04d,Tanaka,Ken%d,ken%d@example.com,standard,2024-03-31\n", i, i, i)
+		}
+		ts.must(ts.raw("POST", "/api/v1/members/import", ts.HRToken, "text/csv", []byte(csv.String())), 200)
+		hr := ts.consoleAs(model.RoleHR, "")
+		hr.want(hr.get("/admin/members?lang=en"), 200) // English from here on (the lang cookie)
+		confirm := hr.want(hr.get("/admin/invitations/new?q=Tanaka"), 200)
+		p := hr.want(hr.post("/admin/invitations/search", url.Values{"q": {"Tanaka"}}), 303)
+		jobID := regexpFind(t, p.Location, jobIDRe)
+		first := hr.want(hr.get(p.Location), 200)
+		if n := strings.Count(first.Body, `data-state="pending"`); n != 50 {
+			t.Fatalf("first page lists %d members, want 50", n)
+		}
+		next := regexpFind(t, first.Body, `href="([^"]+)" id="items-next"`)
+		if next != "/admin/invitations/"+jobID+"?after=50" {
+			t.Fatalf("next page link %q", next)
+		}
+		second := hr.want(hr.get(next), 200)
+		if n := strings.Count(second.Body, `data-state="pending"`); n != 5 || strings.Contains(second.Body, `id="items-next"`) ||
+			!strings.Contains(second.Body, `<td class="num">55</td>`) || !strings.Contains(second.Body, "Ken54 Tanaka") {
+			t.Fatalf("second page: %d members: %.3000s", n, second.Body)
+		}
+		list := hr.want(hr.get("/admin/invitations"), 200)
+		bad := hr.want(hr.post("/admin/invitations/remind", url.Values{"days": {"0"}}), 400)
+		for name, page := range map[string]*consolePage{"confirm": confirm, "job": first, "list": list, "remind error": bad} {
+			if m := missingKey.FindString(page.Body); m != "" {
+				t.Errorf("%s page shows the key %s", name, m)
+			}
+			if !strings.Contains(page.Body, `<html lang="en">`) {
+				t.Errorf("%s page is not in English", name)
+			}
+		}
+		for _, want := range []string{"Invitation job", "Result per member", "Waiting", "The invitations are being sent in the background"} {
+			if !strings.Contains(first.Body, want) {
+				t.Errorf("the English job page lacks %q", want)
+			}
+		}
+		if !strings.Contains(confirm.Body, `data-count="55"`) || !strings.Contains(confirm.Body, "members match this search") {
+			t.Errorf("English confirmation: %.2000s", confirm.Body)
+		}
+		if !strings.Contains(bad.Body, "Enter a number of days from 1 to 365.") {
+			t.Errorf("English reminder error: %.2000s", bad.Body)
+		}
+	})
 }
