@@ -181,6 +181,25 @@ func (s *Service) Get(ctx context.Context, id string) (*Detail, error) {
 	return &Detail{Member: m, Cards: cards}, nil
 }
 
+// ByIDs returns the members with these ids, by id; ids that are not
+// members (or not ids) are left out.
+func (s *Service) ByIDs(ctx context.Context, ids []string) (map[string]model.Member, error) {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err == nil {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return map[string]model.Member{}, nil
+	}
+	ms, err := s.st.MembersByID(ctx, valid)
+	if err != nil {
+		return nil, fmt.Errorf("members by id: %w", err)
+	}
+	return ms, nil
+}
+
 // List searches members; the cursor is the last employee number seen.
 func (s *Service) List(ctx context.Context, f MemberFilter) (ms []model.Member, next string, err error) {
 	if f.Limit <= 0 || f.Limit > 200 {

@@ -28,6 +28,7 @@ type Storer interface {
 	ListMembers(ctx context.Context, f store.MemberFilter) ([]model.Member, error)
 	Member(ctx context.Context, id string) (*model.Member, error)
 	MemberCards(ctx context.Context, memberID string) ([]model.Card, error)
+	MembersByID(ctx context.Context, ids []string) (map[string]model.Member, error)
 	MemberGuestPasses(ctx context.Context, memberID string, limit int) ([]model.GuestPass, error)
 	MemberHistory(ctx context.Context, memberID string, limit int) ([]store.HistoryItem, error)
 	MemberRedemptions(ctx context.Context, memberID string, limit int) ([]store.PartnerRedemptionRow, error)

@@ -88,6 +88,28 @@ func (c *Conn) MembersByEmployeeNo(ctx context.Context, nos []string) (map[strin
 	return out, nil
 }
 
+// MembersByID returns the members with these ids (those that exist), for
+// lists that name many members at once, such as a job's results.
+func (c *Conn) MembersByID(ctx context.Context, ids []string) (map[string]model.Member, error) {
+	out := make(map[string]model.Member, len(ids))
+	const batch = 1000
+	for start := 0; start < len(ids); start += batch {
+		end := min(start+batch, len(ids))
+		q, args, err := sqlx.In(`SELECT `+memberColumns+` FROM members WHERE id IN (?)`, ids[start:end])
+		if err != nil {
+			return nil, fmt.Errorf("members by id: %w", err)
+		}
+		var ms []model.Member
+		if err := c.x.SelectContext(ctx, &ms, c.q(q), args...); err != nil {
+			return nil, fmt.Errorf("members by id: %w", mapErr(err))
+		}
+		for _, m := range ms {
+			out[m.ID] = m
+		}
+	}
+	return out, nil
+}
+
 // Member returns one member.
 func (c *Conn) Member(ctx context.Context, id string) (*model.Member, error) {
 	const q = `SELECT ` + memberColumns + ` FROM members WHERE id = ?`

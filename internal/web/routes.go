@@ -39,5 +39,5 @@ func (s *Server) routes() {
 	pages.Routes(s.app)
 	console.New(console.Deps{Config: s.cfg, Log: s.log, Now: s.now, Render: s.render, Static: s.static,
 		Limits: s.limits, Metrics: s.metrics, Auth: s.svc.Console, Members: s.svc.Members,
-		Partners: s.svc.Partners}).Routes(s.app)
+		Partners: s.svc.Partners, Jobs: s.svc.Jobs}).Routes(s.app)
 }

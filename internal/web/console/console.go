@@ -38,6 +38,7 @@ type (
 		Update(ctx context.Context, p *model.Principal, id string, patch members.Patch) (*model.Member, error)
 		List(ctx context.Context, f members.MemberFilter) (ms []model.Member, next string, err error)
 		Get(ctx context.Context, id string) (*members.Detail, error)
+		ByIDs(ctx context.Context, ids []string) (map[string]model.Member, error)
 		ChangeStatus(ctx context.Context, p *model.Principal, id, action, reason string) (*model.Member, error)
 		IssueCard(ctx context.Context, p *model.Principal, memberID string) (*members.IssuedCard, error)
 		Import(ctx context.Context, p *model.Principal, data []byte, encoding string, dryRun bool) (*members.ImportReport, error)
@@ -83,6 +84,7 @@ type Deps struct {
 	Auth     consoleAuth
 	Members  memberService
 	Partners partnerService
+	Jobs     jobService // bulk invitations
 }
 
 // Handler answers the console pages.
@@ -98,10 +100,11 @@ type Handler struct {
 	auth     consoleAuth
 	members  memberService
 	partners partnerService
+	jobs     jobService
 }
 
 // New builds the consoles' handler.
 func New(d Deps) *Handler {
 	return &Handler{cfg: d.Config, log: d.Log, now: d.Now, render: d.Render, cat: d.Render.Catalog(), static: d.Static,
-		limits: d.Limits, metrics: d.Metrics, auth: d.Auth, members: d.Members, partners: d.Partners}
+		limits: d.Limits, metrics: d.Metrics, auth: d.Auth, members: d.Members, partners: d.Partners, jobs: d.Jobs}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -31,6 +32,10 @@ type importView struct {
 	Problems  []importProblemRow
 	CanApply  bool
 	Applied   bool
+	// InviteIDs are the members an applied import created or updated,
+	// comma-separated, for "send enrolment invitations".
+	InviteIDs   string
+	InviteCount int
 }
 
 type importLineRow struct {
@@ -112,6 +117,15 @@ func (h *Handler) importReport(c *fiber.Ctx, v importView, hash string, data []b
 		v.Problems = append(v.Problems, importProblemRow{Line: p.Line, Column: p.Column, Message: msg})
 	}
 	v.CanApply = dryRun && len(rep.Problems) == 0 && rep.Created+rep.Updated > 0
+	if rep.Applied {
+		var ids []string
+		for _, l := range rep.Lines {
+			if l.MemberID != "" && (l.Action == "create" || l.Action == "update") {
+				ids = append(ids, l.MemberID)
+			}
+		}
+		v.InviteIDs, v.InviteCount = strings.Join(ids, ","), len(ids)
+	}
 	status, n := fiber.StatusOK, consoleNotice{}
 	switch {
 	case len(rep.Problems) > 0:

@@ -25,6 +25,7 @@ type membersView struct {
 	Rows            []memberRow
 	NextURL         string
 	FirstURL        string
+	InviteURL       string // the confirmation of inviting every member found
 }
 
 // option is one choice of a select.
@@ -75,6 +76,7 @@ func (h *Handler) adminMembers(c *fiber.Ctx) error {
 			q.Set(k, val)
 		}
 	}
+	v.InviteURL = "/admin/invitations/new?" + q.Encode()
 	if cursor != "" {
 		v.FirstURL = "/admin/members?" + q.Encode()
 	}

@@ -59,6 +59,16 @@ func (h *Handler) Routes(a fiber.Router) {
 	hr.Get("/users", h.consoleRole(model.RoleAdmin), h.adminUsers)
 	hr.Post("/users", h.consoleRole(model.RoleAdmin), h.adminUserCreate)
 
+	// Bulk invitations (issue 14).
+	hr.Get("/invitations", h.adminInvitations)
+	hr.Get("/invitations/new", h.consoleWriter, h.adminInviteSearchConfirm)
+	hr.Post("/invitations", h.adminInvitationCreate)
+	hr.Post("/invitations/search", h.adminInviteSearch)
+	hr.Post("/invitations/remind", h.adminInvitationRemind)
+	hr.Get("/invitations/:id", h.adminInvitation)
+	hr.Get("/invitations/:id/progress.json", h.adminInvitationProgress)
+	hr.Post("/invitations/:id/cancel", h.adminInvitationCancel)
+
 	hrPartner := partnerScope{console: consoleHR, base: func(id string) string { return "/admin/partners/" + id },
 		id: func(c *fiber.Ctx) string { return c.Params("id") }}
 	hr.Get("/partners/:id", h.partnerDetail(hrPartner))
