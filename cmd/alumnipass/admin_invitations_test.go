@@ -349,3 +349,29 @@ func TestConsoleInvitationPagesEnglishAndPaged(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleInvitationsFromALargeImport: the button after an import of
+// 2,000 leavers posts their 2,000 ids (about 74 KB, over the 64 KiB of an
+// ordinary form) and must start the job rather than answer 413.
+func TestConsoleInvitationsFromALargeImport(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		hr := ts.consoleAs(model.RoleHR, "")
+		var csv strings.Builder
+		csv.WriteString("社員番号,姓,名,メールアドレス,区分,退職日\n")
+		for i := range 2000 {
+			fmt.Fprintf(&csv, "W%05d,森,花子,hanako%d@example.com,standard,2024-03-31\n", i, i)
+		}
+		p := hr.want(hr.upload("/admin/import", "file", "members.csv", []byte(csv.String()), url.Values{"encoding": {"auto"}}), 200)
+		hash := regexpFind(t, p.Body, `name="hash" value="([0-9a-f]{64})"`)
+		p = hr.want(hr.post("/admin/import/apply", url.Values{"hash": {hash}, "encoding": {"auto"}}), 200)
+		ids := regexpFind(t, p.Body, `name="member_ids" value="([0-9a-f,-]+)"`)
+		if n := len(strings.Split(ids, ",")); n != 2000 {
+			t.Fatalf("the button covers %d members, want 2000", n)
+		}
+		p = hr.want(hr.post("/admin/invitations", url.Values{"member_ids": {ids}}), 303)
+		jobID := regexpFind(t, p.Location, jobIDRe)
+		if pr := consoleProgress(t, hr, jobID); pr.Total != 2000 {
+			t.Fatalf("job of %d members, want 2000", pr.Total)
+		}
+	})
+}
