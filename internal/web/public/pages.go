@@ -103,12 +103,17 @@ type walletView struct {
 	Messages    map[string]string `json:"messages"`
 }
 
+// walletPerk is one entry of the wallet's perk directory: who offers it
+// and where, what it is, when it applies and for whom.
 type walletPerk struct {
 	Partner     string `json:"partner"`
-	Venue       string `json:"venue"`
+	Venue       string `json:"venue"` // the partner's open venues, joined
 	Title       string `json:"title"`
 	Description string `json:"description"`
 	Companions  int    `json:"companions"`
+	When        string `json:"when"`   // days and hours, or "any time"
+	Tiers       string `json:"tiers"`  // the tiers it is for, or "every member"
+	Limits      string `json:"limits"` // uses per day / month, "" when none
 }
 
 // walletHistory is one perk use in the wallet's history.
@@ -171,8 +176,7 @@ func (h *Handler) walletPage(c *fiber.Ctx) error {
 		}
 	}
 	for _, p := range view.Perks {
-		v.Perks = append(v.Perks, walletPerk{Partner: p.PartnerName, Title: model.Localized(lang, p.Title, p.TitleEn),
-			Description: model.Localized(lang, p.Description, p.DescriptionEn), Companions: p.Companions})
+		v.Perks = append(v.Perks, h.walletPerk(lang, p.Perk, p.PartnerName, view.Venues[p.PartnerID]))
 	}
 	for _, u := range view.Uses {
 		at := u.At.In(model.JST())
