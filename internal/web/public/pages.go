@@ -164,7 +164,9 @@ func (h *Handler) walletPage(c *fiber.Ctx) error {
 	lang := h.render.Lang(c)
 	status := string(w.Member.Status)
 	if w.Card.Status != model.CardActive && status == string(model.MemberActive) {
-		status = string(model.MemberRevoked)
+		// The member is active but this card is not: it was replaced by a
+		// newer card (re-issued, or moved to a new phone by recovery).
+		status = "replaced"
 	}
 	v := walletView{DisplayName: w.Member.DisplayName(), Tier: w.Member.Tier,
 		ExpiresAt: w.Card.ExpiresAt.Format(time.RFC3339), Status: status, Messages: walletMessages(h.cat.Prefix(lang, "wallet.")),
