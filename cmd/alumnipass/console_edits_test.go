@@ -162,7 +162,7 @@ func TestConsolePartnerEdits(t *testing.T) {
 			t.Fatal("no venue.update audit entry for the rename")
 		}
 		hr.want(hr.post(base+"/venues/"+f.VenueID+"/closed", url.Values{"closed": {"1"}}), 303, base+"?msg=venue_closed")
-		if r := ts.verify(f.DeviceKey, f.cardCode(t, ts.Clock.Now())); r.Status != 401 {
+		if r := ts.do("POST", "/api/v1/verify", f.DeviceKey, map[string]string{"code": f.cardCode(t, ts.Clock.Now())}); r.Status != 401 {
 			t.Fatalf("a closed venue's device was answered: %d %s", r.Status, r.Body)
 		}
 		if page := hr.want(hr.get(base+"?lang=en"), 200); !strings.Contains(page.Body, "銀座店 <span class=\"badge badge-bad\">closed</span>") {
@@ -177,7 +177,7 @@ func TestConsolePartnerEdits(t *testing.T) {
 		}
 		hr.want(hr.post(base+"/rename", url.Values{"name": {"さくら食堂"}}), 303, base+"?msg=partner_renamed")
 		hr.want(hr.post(base+"/active", url.Values{"active": {"0"}}), 303, base+"?msg=partner_deactivated")
-		if r := ts.verify(key, f.cardCode(t, ts.Clock.Now())); r.Status != 401 {
+		if r := ts.do("POST", "/api/v1/verify", key, map[string]string{"code": f.cardCode(t, ts.Clock.Now())}); r.Status != 401 {
 			t.Fatalf("a deactivated partner's key was answered: %d %s", r.Status, r.Body)
 		}
 		if !ts.auditHas("partner.update", f.PartnerID, `"active":true`, `"revoked_keys":1`) || !ts.auditHas("partner.update", f.PartnerID, `"name"`, `さくら食堂`) {

@@ -331,7 +331,7 @@ func (s *Service) GuestPass(ctx context.Context, id string) (*model.GuestPass, *
 type View struct {
 	Perks       []store.PerkWithPartner
 	Venues      map[string][]string // partner id → its open venues' names: where the perks apply
-	Uses        []store.MemberUse // perk uses, newest first: the history the member sees
+	Uses        []store.MemberUse   // perk uses, newest first: the history the member sees
 	GuestPasses []model.GuestPass
 	QuotaUsed   int
 	QuotaLimit  int

@@ -100,7 +100,7 @@ type venueRow struct {
 }
 
 type perkRow struct {
-	ID, When string
+	ID, When                          string
 	Title, Description, Tiers, Limits string
 	TitleEn, DescriptionEn            string
 	Companions                        int

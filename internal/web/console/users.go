@@ -23,8 +23,7 @@ type usersView struct {
 }
 
 type userRow struct {
-	ID, PartnerID string
-	Self          bool // the signed-in admin's own row
+	ID, PartnerID                                    string
 	Email, Name, Role, RoleLabel, Partner, CreatedAt string
 	TOTP, Disabled                                   bool
 }
@@ -49,10 +48,6 @@ func (h *Handler) usersPageWith(c *fiber.Ctx, status int, in auth.NewAdmin, fiel
 		return err
 	}
 	names := map[string]string{}
-	self := ""
-	if sess := consoleSession(c); sess != nil {
-		self = sess.Admin.ID
-	}
 	v := usersView{Reset: reset, In: in, Field: field, Locales: h.localeOptions(lang, in.Locale)}
 	v.In.Password = ""
 	for _, p := range ps {
@@ -63,7 +58,7 @@ func (h *Handler) usersPageWith(c *fiber.Ctx, status int, in auth.NewAdmin, fiel
 		v.Roles = append(v.Roles, consoleOption{Value: r, Label: h.cat.T(lang, "admin.role."+r), Selected: r == in.Role})
 	}
 	for _, a := range as {
-		row := userRow{ID: a.ID, Self: a.ID == self, Email: a.Email, Name: a.Name, Role: a.Role, RoleLabel: h.consoleLabel(lang, "admin.role.", a.Role),
+		row := userRow{ID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role, RoleLabel: h.consoleLabel(lang, "admin.role.", a.Role),
 			CreatedAt: consoleTime(a.CreatedAt), TOTP: a.TOTPEnabled, Disabled: a.DisabledAt != nil}
 		if a.PartnerID != nil {
 			row.Partner, row.PartnerID = names[*a.PartnerID], *a.PartnerID
