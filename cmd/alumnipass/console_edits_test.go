@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -274,6 +278,73 @@ func TestConsoleUserEdits(t *testing.T) {
 		for _, action := range []string{"admin.reset_password", "admin.reset_totp"} {
 			if !ts.auditHas(action, hrID, "", "") {
 				t.Fatalf("no %s audit entry", action)
+			}
+		}
+	})
+}
+
+// walletPerks reads the perk directory from the wallet page's data, and
+// the page's HTML, in a language.
+func walletPerks(t *testing.T, ts *testServer, walletToken, lang string) ([]map[string]any, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", ts.URL+"/w?lang="+lang, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(&http.Cookie{Name: "ap_wallet", Value: walletToken})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /w: %d", resp.StatusCode)
+	}
+	raw := regexpFind(t, string(body), `(?s)<script type="application/json" id="page-data">(.*?)</script>`)
+	var data struct {
+		Perks []map[string]any `json:"perks"`
+	}
+	if err := json.Unmarshal([]byte(raw), &data); err != nil {
+		t.Fatal(err)
+	}
+	return data.Perks, string(body)
+}
+
+// TestWalletPerkDirectory: the wallet lists each perk with its partner,
+// the partner's open venues (not a closed one), what it is, when it applies
+// (days and hours) and for whom (tiers, companions, limits), in Japanese
+// and English; a perk switched off or of another tier is not listed.
+func TestWalletPerkDirectory(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		f := ts.newFixture("gold")
+		ts.must(ts.do("PATCH", "/api/v1/partners/"+f.PartnerID+"/perks/"+f.PerkID, ts.HRToken, map[string]any{
+			"eligible_tiers": []string{"gold"}, "days": []string{"fri", "mon"}, "hours": "11:00-14:00", "limit_per_month": 4, "title_en": "10% off lunch"}), 200)
+		ts.must(ts.do("POST", "/api/v1/partners/"+f.PartnerID+"/venues", ts.HRToken, map[string]any{"name": "銀座店"}), 201)
+		closed := ts.must(ts.do("POST", "/api/v1/partners/"+f.PartnerID+"/venues", ts.HRToken, map[string]any{"name": "閉店した店"}), 201).Str("id")
+		ts.must(ts.do("PATCH", "/api/v1/partners/"+f.PartnerID+"/venues/"+closed, ts.HRToken, map[string]any{"closed": true}), 200)
+		off := ts.must(ts.do("POST", "/api/v1/partners/"+f.PartnerID+"/perks", ts.HRToken, map[string]any{"title": "休止中の特典", "eligible_tiers": []string{"*"}}), 201).Str("id")
+		ts.must(ts.do("PATCH", "/api/v1/partners/"+f.PartnerID+"/perks/"+off, ts.HRToken, map[string]any{"active": false}), 200)
+		ts.must(ts.do("POST", "/api/v1/partners/"+f.PartnerID+"/perks", ts.HRToken, map[string]any{"title": "一般会員のみ", "eligible_tiers": []string{"standard"}}), 201)
+
+		for _, c := range []struct{ lang, title, when, tiers, limits, companions string }{
+			{"en", "10% off lunch", "Mon, Fri · 11:00-14:00", "Members of tier gold", "up to 5 a day · up to 4 a month", "Covers up to 3 companions"},
+			{"ja", "10% off", "月・金 · 11:00-14:00", "gold 区分の会員", "1日5回まで · 1か月4回まで", "同伴者3名様まで対象"},
+		} {
+			perks, page := walletPerks(t, ts, f.WalletToken, c.lang)
+			if len(perks) != 1 {
+				t.Fatalf("%s: the directory lists %d perks, want only the active gold one: %v", c.lang, len(perks), perks)
+			}
+			p := perks[0]
+			venue, _ := p["venue"].(string)
+			if p["title"] != c.title || p["when"] != c.when || p["tiers"] != c.tiers || p["limits"] != c.limits ||
+				!strings.Contains(venue, "銀座店") || strings.Contains(venue, "閉店") {
+				t.Fatalf("%s: perk %v", c.lang, p)
+			}
+			for _, want := range []string{`<dd class="perk-when">` + c.when + `</dd>`, `<dd class="perk-venues">` + venue + `</dd>`, c.companions, c.tiers} {
+				if !strings.Contains(html.UnescapeString(page), want) {
+					t.Fatalf("%s: the wallet page lacks %q", c.lang, want)
+				}
 			}
 		}
 	})

@@ -233,7 +233,7 @@ func (h *Handler) perkWhen(lang, days, hours string) string {
 	var parts []string
 	if days != "" {
 		var names []string
-		for _, d := range strings.Split(days, ",") {
+		for _, d := range model.OrderedDays(days) {
 			names = append(names, h.cat.T(lang, "day."+d))
 		}
 		parts = append(parts, strings.Join(names, h.cat.T(lang, "day.sep")))

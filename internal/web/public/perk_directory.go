@@ -17,7 +17,7 @@ func (h *Handler) walletPerk(lang string, p model.Perk, partner string, venues [
 	var when []string
 	if p.Days != "" {
 		var names []string
-		for _, d := range strings.Split(p.Days, ",") {
+		for _, d := range model.OrderedDays(p.Days) {
 			names = append(names, h.cat.T(lang, "day."+d))
 		}
 		when = append(when, strings.Join(names, h.cat.T(lang, "day.sep")))
