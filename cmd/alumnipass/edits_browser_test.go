@@ -54,7 +54,7 @@ func TestConsoleBrowserTierEditReachesScan(t *testing.T) {
 		chromedp.WaitVisible(`#member-edit`, chromedp.ByQuery),
 		chromedp.Click(`#member-edit`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#member-form`, chromedp.ByQuery),
-		chromedp.SetValue(`#tier`, "", chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById('tier').select()`, nil), // typing replaces the selection
 		chromedp.SendKeys(`#tier`, "gold", chromedp.ByQuery),
 		chromedp.Click(`#member-submit`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#notice`, chromedp.ByQuery),
