@@ -188,6 +188,13 @@ func TestEditScreenshots(t *testing.T) {
 	if _, err := ts.App.svc.Console.CreateAdmin(context.Background(), email, "管理 一郎", pw, model.RoleAdmin, "", "ja"); err != nil {
 		t.Fatal(err)
 	}
+	for _, u := range []struct{ email, name, role, partner string }{
+		{"hanako.jinji@example.com", "人事 花子", model.RoleHR, ""}, {"kansa@example.com", "監査 次郎", model.RoleViewer, ""},
+		{"manager@sakura.example.com", "さくら 店長", model.RolePartnerManager, partnerID}} {
+		if _, err := ts.App.svc.Console.CreateAdmin(context.Background(), u.email, u.name, pw, u.role, u.partner, "ja"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
 			var png []byte
@@ -218,12 +225,15 @@ func TestEditScreenshots(t *testing.T) {
 	)
 	for _, path := range []string{base, base + "/perks/" + perkID + "/edit", ts.URL + "/admin/users", ts.URL + "/admin/members/" + memberID + "/edit"} {
 		var wide int
+		var culprits string
 		consoleBrowse(t, ctx, 20*time.Second, chromedp.EmulateViewport(360, 740),
 			chromedp.Navigate(path),
 			chromedp.WaitVisible(`.console-top`, chromedp.ByQuery),
-			chromedp.Evaluate(`document.documentElement.scrollWidth`, &wide))
+			chromedp.Evaluate(`document.documentElement.scrollWidth`, &wide),
+			chromedp.Evaluate(`[...document.querySelectorAll('body, body *')].filter(e => e.scrollWidth > 361 && !(e.parentElement && e.parentElement.closest('.table-wrap')))
+				.slice(0, 12).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + e.scrollWidth + '/' + e.clientWidth).join('; ')`, &culprits))
 		if wide > 360 {
-			t.Errorf("%s is %d px wide at a 360 px viewport", path, wide)
+			t.Errorf("%s is %d px wide at a 360 px viewport: %s", path, wide, culprits)
 		}
 	}
 	consoleBrowse(t, ctx, 20*time.Second, chromedp.EmulateViewport(360, 740),
