@@ -223,19 +223,7 @@ func TestEditScreenshots(t *testing.T) {
 		chromedp.WaitVisible(`#member-form`, chromedp.ByQuery),
 		shot("admin-member-edit"),
 	)
-	for _, path := range []string{base, base + "/perks/" + perkID + "/edit", ts.URL + "/admin/users", ts.URL + "/admin/members/" + memberID + "/edit"} {
-		var wide int
-		var culprits string
-		consoleBrowse(t, ctx, 20*time.Second, chromedp.EmulateViewport(360, 740),
-			chromedp.Navigate(path),
-			chromedp.WaitVisible(`.console-top`, chromedp.ByQuery),
-			chromedp.Evaluate(`document.documentElement.scrollWidth`, &wide),
-			chromedp.Evaluate(`[...document.querySelectorAll('body, body *')].filter(e => e.scrollWidth > 361 && !(e.parentElement && e.parentElement.closest('.table-wrap')))
-				.slice(0, 12).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + e.scrollWidth + '/' + e.clientWidth).join('; ')`, &culprits))
-		if wide > 360 {
-			t.Errorf("%s is %d px wide at a 360 px viewport: %s", path, wide, culprits)
-		}
-	}
+	assertPhoneWidth(t, ctx, base, base+"/perks/"+perkID+"/edit", ts.URL+"/admin/users", ts.URL+"/admin/members/"+memberID+"/edit")
 	consoleBrowse(t, ctx, 20*time.Second, chromedp.EmulateViewport(360, 740),
 		chromedp.Navigate(base), chromedp.WaitVisible(`#partner-settings`, chromedp.ByQuery), shot("admin-partner-edit-360"))
 
@@ -255,4 +243,48 @@ func TestEditScreenshots(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "wallet-perk-directory.png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// assertPhoneWidth checks that none of the pages scrolls sideways at a
+// 360 px viewport (wide tables scroll inside their own box), naming the
+// elements that overflow if one does.
+func assertPhoneWidth(t *testing.T, ctx context.Context, paths ...string) {
+	t.Helper()
+	for _, path := range paths {
+		var wide int
+		var culprits string
+		consoleBrowse(t, ctx, 20*time.Second, chromedp.EmulateViewport(360, 740),
+			chromedp.Navigate(path),
+			chromedp.WaitVisible(`.console-top`, chromedp.ByQuery),
+			chromedp.Evaluate(`document.documentElement.scrollWidth`, &wide),
+			chromedp.Evaluate(`[...document.querySelectorAll('body, body *')].filter(e => e.scrollWidth > 361 && !(e.parentElement && e.parentElement.closest('.table-wrap')))
+				.slice(0, 12).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + e.scrollWidth + '/' + e.clientWidth).join('; ')`, &culprits))
+		if wide > 360 {
+			t.Errorf("%s is %d px wide at a 360 px viewport: %s", path, wide, culprits)
+		}
+	}
+}
+
+// TestConsoleEditPagesAtPhoneWidth: the partner page with its edit forms
+// (HR's and the manager's), the perk edit form, the users page and the
+// member edit form fit a 360 px phone.
+func TestConsoleEditPagesAtPhoneWidth(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, store.SQLite)
+	f := ts.newFixture("gold")
+	ts.must(ts.do("PATCH", "/api/v1/partners/"+f.PartnerID+"/perks/"+f.PerkID, ts.HRToken, map[string]any{
+		"description": "平日のランチタイムにお会計から10%を割り引きます。同伴者3名様まで対象です。", "days": []string{"mon", "tue", "wed", "thu", "fri"}, "hours": "11:00-14:00"}), 200)
+	pw := "correct horse battery"
+	for _, u := range []struct{ email, role, partner string }{{"admin360@example.com", model.RoleAdmin, ""}, {"pm360@example.com", model.RolePartnerManager, f.PartnerID}} {
+		if _, err := ts.App.svc.Console.CreateAdmin(context.Background(), u.email, "試験 "+u.role, pw, u.role, u.partner, "ja"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := consoleBrowser(t, chromedp.WindowSize(360, 740))
+	consoleBrowserSignIn(t, ctx, ts, "admin360@example.com", pw)
+	base := ts.URL + "/admin/partners/" + f.PartnerID
+	assertPhoneWidth(t, ctx, base, base+"/perks/"+f.PerkID+"/edit", ts.URL+"/admin/users", ts.URL+"/admin/members/"+f.MemberID+"/edit")
+	pm := consoleBrowser(t, chromedp.WindowSize(360, 740))
+	consoleBrowserSignIn(t, pm, ts, "pm360@example.com", pw)
+	assertPhoneWidth(t, pm, ts.URL+"/partner", ts.URL+"/partner/perks/"+f.PerkID+"/edit")
 }
