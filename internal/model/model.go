@@ -372,6 +372,18 @@ func TierEligible(tiers, tier string) bool {
 // time.Weekday counts.
 func Weekdays() []string { return []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} }
 
+// OrderedDays is a perk's stored days ("fri,mon") in the order of the week
+// as people read it, Monday first (["mon", "fri"]); nil for every day.
+func OrderedDays(days string) []string {
+	var out []string
+	for _, d := range append(Weekdays()[1:], "sun") {
+		if strings.Contains(","+days+",", ","+d+",") {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // PerkOpen says whether a perk's schedule admits local time t (the caller
 // passes Japan time). Hours may cross midnight ("22:00-02:00"); a window
 // that starts before midnight belongs to the day it starts on.

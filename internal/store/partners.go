@@ -108,6 +108,20 @@ type PerkWithPartner struct {
 	PartnerName string `db:"partner_name"`
 }
 
+// OpenVenues lists the open venues of every active partner, for the
+// wallet's perk directory (where a perk can be used).
+func (c *Conn) OpenVenues(ctx context.Context) ([]model.Venue, error) {
+	const q = `
+		SELECT v.id, v.partner_id, v.name, v.created_at, v.closed_at
+		FROM venues v JOIN partners pa ON pa.id = v.partner_id
+		WHERE v.closed_at IS NULL AND pa.deactivated_at IS NULL ORDER BY v.partner_id, v.created_at`
+	var vs []model.Venue
+	if err := c.x.SelectContext(ctx, &vs, q); err != nil {
+		return nil, fmt.Errorf("open venues: %w", mapErr(err))
+	}
+	return vs, nil
+}
+
 // ActivePerks lists every active perk with its partner's name.
 func (c *Conn) ActivePerks(ctx context.Context) ([]PerkWithPartner, error) {
 	const q = `

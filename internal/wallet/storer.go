@@ -23,6 +23,7 @@ type Storer interface {
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
 	Member(ctx context.Context, id string) (*model.Member, error)
 	MemberGuestPasses(ctx context.Context, memberID string, limit int) ([]model.GuestPass, error)
+	OpenVenues(ctx context.Context) ([]model.Venue, error)
 	MemberUses(ctx context.Context, memberID string, limit int) ([]store.MemberUse, error)
 	ReportWalletClock(ctx context.Context, cardID string, offsetMS int64, at time.Time) error
 }

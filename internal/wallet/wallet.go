@@ -330,7 +330,8 @@ func (s *Service) GuestPass(ctx context.Context, id string) (*model.GuestPass, *
 // View is everything the wallet page shows besides the live code.
 type View struct {
 	Perks       []store.PerkWithPartner
-	Uses        []store.MemberUse // perk uses, newest first: the history the member sees
+	Venues      map[string][]string // partner id → its open venues' names: where the perks apply
+	Uses        []store.MemberUse   // perk uses, newest first: the history the member sees
 	GuestPasses []model.GuestPass
 	QuotaUsed   int
 	QuotaLimit  int
@@ -347,6 +348,14 @@ func (s *Service) View(ctx context.Context, w *Wallet) (*View, error) {
 		if model.TierEligible(p.EligibleTiers, w.Member.Tier) {
 			v.Perks = append(v.Perks, p)
 		}
+	}
+	venues, err := s.st.OpenVenues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.Venues = map[string][]string{}
+	for _, vn := range venues {
+		v.Venues[vn.PartnerID] = append(v.Venues[vn.PartnerID], vn.Name)
 	}
 	if v.Uses, err = s.st.MemberUses(ctx, w.Member.ID, 20); err != nil {
 		return nil, err

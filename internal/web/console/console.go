@@ -32,6 +32,9 @@ type (
 		ListAdmins(ctx context.Context) ([]model.Admin, error)
 		AdminByEmail(ctx context.Context, email string) (*model.Admin, error)
 		AddAdmin(ctx context.Context, p *model.Principal, in auth.NewAdmin) (*model.Admin, error)
+		UpdateAdmin(ctx context.Context, p *model.Principal, id string, patch auth.AdminPatch) (*model.Admin, error)
+		ResetPassword(ctx context.Context, p *model.Principal, id, password string) error
+		ResetSecondFactor(ctx context.Context, p *model.Principal, id string) error
 	}
 	memberService interface {
 		Create(ctx context.Context, p *model.Principal, in members.Input) (*model.Member, error)
@@ -56,6 +59,9 @@ type (
 	partnerService interface {
 		OfflineLimit(ctx context.Context, p *model.Principal, partnerID string) (int, error)
 		SetOfflineLimit(ctx context.Context, p *model.Principal, partnerID string, minutes int) error
+		UpdatePartner(ctx context.Context, p *model.Principal, id string, patch partners.PartnerPatch) (*partners.PartnerDetail, error)
+		UpdateVenue(ctx context.Context, p *model.Principal, partnerID, venueID string, patch partners.VenuePatch) (*model.Venue, error)
+		UpdatePerk(ctx context.Context, p *model.Principal, partnerID, perkID string, patch partners.PerkPatch) (*model.Perk, error)
 		CreatePartner(ctx context.Context, p *model.Principal, in partners.PartnerInput) (*partners.PartnerDetail, error)
 		CreateManagerToken(ctx context.Context, p *model.Principal, partnerID, name string) (*partners.IssuedKey, error)
 		List(ctx context.Context, p *model.Principal) ([]model.Partner, error)

@@ -78,6 +78,8 @@ func (h *Handler) adminPartnerCreate(c *fiber.Ctx) error {
 type partnerView struct {
 	Base, ID, Name, KindLabel string
 	HR                        bool
+	Active                    bool // false once HR has deactivated the partner
+	ActiveKeys                int  // device keys and tokens that stop if it is deactivated
 	Venues                    []venueRow
 	VenueOptions              []consoleOption
 	Perks                     []perkRow
@@ -92,9 +94,13 @@ type partnerView struct {
 	OfflineMinutes            int // how old a scanner's offline data may be
 }
 
-type venueRow struct{ ID, Name, CreatedAt string }
+type venueRow struct {
+	ID, Name, CreatedAt, ClosedAt string
+	Closed                        bool
+}
 
 type perkRow struct {
+	ID, When                          string
 	Title, Description, Tiers, Limits string
 	TitleEn, DescriptionEn            string
 	Companions                        int
@@ -142,7 +148,7 @@ func (h *Handler) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x pa
 		return err
 	}
 	v := partnerView{Base: scope.base(d.ID), ID: d.ID, Name: d.Name, KindLabel: h.consoleLabel(lang, "admin.kind.", d.Kind),
-		HR: scope.console == consoleHR, Field: x.field, NewKey: x.newKey, Perk: perkForm{Companions: "0", LimitPerDay: "1", LimitPerMonth: "0"}}
+		HR: scope.console == consoleHR, Active: d.DeactivatedAt == nil, Field: x.field, NewKey: x.newKey, Perk: perkForm{Companions: "0", LimitPerDay: "1", LimitPerMonth: "0"}}
 	if x.perk != nil {
 		v.Perk = *x.perk
 	}
@@ -152,8 +158,11 @@ func (h *Handler) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x pa
 	venues := map[string]string{}
 	for _, vn := range d.Venues {
 		venues[vn.ID] = vn.Name
-		v.Venues = append(v.Venues, venueRow{ID: vn.ID, Name: vn.Name, CreatedAt: consoleTime(vn.CreatedAt)})
-		v.VenueOptions = append(v.VenueOptions, consoleOption{Value: vn.ID, Label: vn.Name})
+		v.Venues = append(v.Venues, venueRow{ID: vn.ID, Name: vn.Name, CreatedAt: consoleTime(vn.CreatedAt),
+			ClosedAt: consoleTimePtr(vn.ClosedAt), Closed: vn.ClosedAt != nil})
+		if vn.ClosedAt == nil {
+			v.VenueOptions = append(v.VenueOptions, consoleOption{Value: vn.ID, Label: vn.Name})
+		}
 	}
 	perks, err := h.partners.Perks(ctx, p, d.ID)
 	if err != nil {
@@ -174,6 +183,9 @@ func (h *Handler) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x pa
 			RevokedAt: consoleTimePtr(k.RevokedAt), Revoked: k.RevokedAt != nil, Token: k.Role == model.RolePartnerManager}
 		if k.VenueID != nil {
 			row.Venue = venues[*k.VenueID]
+		}
+		if !row.Revoked {
+			v.ActiveKeys++
 		}
 		v.Keys = append(v.Keys, row)
 	}
@@ -233,7 +245,7 @@ func (h *Handler) perkRow(lang string, pk model.Perk) perkRow {
 	if len(limits) == 0 {
 		limits = append(limits, h.cat.T(lang, "admin.perk.no_limit"))
 	}
-	return perkRow{Title: pk.Title, Description: pk.Description, TitleEn: pk.TitleEn, DescriptionEn: pk.DescriptionEn, Tiers: tiers, Limits: strings.Join(limits, " · "), Companions: pk.Companions, Active: pk.Active}
+	return perkRow{ID: pk.ID, When: h.perkWhen(lang, pk.Days, pk.Hours), Title: pk.Title, Description: pk.Description, TitleEn: pk.TitleEn, DescriptionEn: pk.DescriptionEn, Tiers: tiers, Limits: strings.Join(limits, " · "), Companions: pk.Companions, Active: pk.Active}
 }
 
 // partnerFail shows a refusal on the partner page, or hands other errors on.

@@ -130,11 +130,19 @@ func (h *Handler) formProblem(lang string, err error) (msg, field string, status
 	if status >= 500 {
 		return "", "", 0, false
 	}
-	msg = h.cat.T(lang, "admin.err."+p.Code)
-	if msg == "admin.err."+p.Code {
-		msg = p.Message
+	// A code may mean different things in different fields (invalid_days:
+	// the weekdays of a perk, the days of a reminder): a field's own text,
+	// admin.err.<field>.<code>, comes first.
+	keys := []string{"admin.err." + p.Code}
+	if p.Field != "" {
+		keys = []string{"admin.err." + p.Field + "." + p.Code, keys[0]}
 	}
-	return msg, p.Field, status, true
+	for _, key := range keys {
+		if msg = h.cat.T(lang, key); msg != key {
+			return msg, p.Field, status, true
+		}
+	}
+	return p.Message, p.Field, status, true
 }
 
 // formValue reads a form field, trimmed and copied out of Fiber's buffers.

@@ -80,6 +80,7 @@ func (h *Handler) Routes(a fiber.Router) {
 	pm.Get("/", h.partnerDetail(own))
 	pm.Get("/report.csv", h.partnerReportCSV)
 	h.partnerActions(pm, "", own)
+	h.editRoutes(hr, pm, hrPartner, own)
 }
 
 // partnerActions registers the changes HR and a partner manager can both

@@ -14,6 +14,7 @@ import (
 
 type usersView struct {
 	Rows     []userRow
+	Reset    *passwordReset // a new password, shown once
 	Roles    []consoleOption
 	Partners []consoleOption
 	Locales  []consoleOption
@@ -22,6 +23,7 @@ type usersView struct {
 }
 
 type userRow struct {
+	ID, PartnerID                                    string
 	Email, Name, Role, RoleLabel, Partner, CreatedAt string
 	TOTP, Disabled                                   bool
 }
@@ -31,6 +33,10 @@ func (h *Handler) adminUsers(c *fiber.Ctx) error {
 }
 
 func (h *Handler) usersPage(c *fiber.Ctx, status int, in auth.NewAdmin, field string, n consoleNotice) error {
+	return h.usersPageWith(c, status, in, field, n, nil)
+}
+
+func (h *Handler) usersPageWith(c *fiber.Ctx, status int, in auth.NewAdmin, field string, n consoleNotice, reset *passwordReset) error {
 	ctx := c.UserContext()
 	lang := h.render.Lang(c)
 	as, err := h.auth.ListAdmins(ctx)
@@ -42,7 +48,7 @@ func (h *Handler) usersPage(c *fiber.Ctx, status int, in auth.NewAdmin, field st
 		return err
 	}
 	names := map[string]string{}
-	v := usersView{In: in, Field: field, Locales: h.localeOptions(lang, in.Locale)}
+	v := usersView{Reset: reset, In: in, Field: field, Locales: h.localeOptions(lang, in.Locale)}
 	v.In.Password = ""
 	for _, p := range ps {
 		names[p.ID] = p.Name
@@ -52,10 +58,10 @@ func (h *Handler) usersPage(c *fiber.Ctx, status int, in auth.NewAdmin, field st
 		v.Roles = append(v.Roles, consoleOption{Value: r, Label: h.cat.T(lang, "admin.role."+r), Selected: r == in.Role})
 	}
 	for _, a := range as {
-		row := userRow{Email: a.Email, Name: a.Name, Role: a.Role, RoleLabel: h.consoleLabel(lang, "admin.role.", a.Role),
+		row := userRow{ID: a.ID, Email: a.Email, Name: a.Name, Role: a.Role, RoleLabel: h.consoleLabel(lang, "admin.role.", a.Role),
 			CreatedAt: consoleTime(a.CreatedAt), TOTP: a.TOTPEnabled, Disabled: a.DisabledAt != nil}
 		if a.PartnerID != nil {
-			row.Partner = names[*a.PartnerID]
+			row.Partner, row.PartnerID = names[*a.PartnerID], *a.PartnerID
 		}
 		v.Rows = append(v.Rows, row)
 	}

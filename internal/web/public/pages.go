@@ -103,12 +103,17 @@ type walletView struct {
 	Messages    map[string]string `json:"messages"`
 }
 
+// walletPerk is one entry of the wallet's perk directory: who offers it
+// and where, what it is, when it applies and for whom.
 type walletPerk struct {
 	Partner     string `json:"partner"`
-	Venue       string `json:"venue"`
+	Venue       string `json:"venue"` // the partner's open venues, joined
 	Title       string `json:"title"`
 	Description string `json:"description"`
 	Companions  int    `json:"companions"`
+	When        string `json:"when"`   // days and hours, or "any time"
+	Tiers       string `json:"tiers"`  // the tiers it is for, or "every member"
+	Limits      string `json:"limits"` // uses per day / month, "" when none
 }
 
 // walletHistory is one perk use in the wallet's history.
@@ -159,7 +164,9 @@ func (h *Handler) walletPage(c *fiber.Ctx) error {
 	lang := h.render.Lang(c)
 	status := string(w.Member.Status)
 	if w.Card.Status != model.CardActive && status == string(model.MemberActive) {
-		status = string(model.MemberRevoked)
+		// The member is active but this card is not: it was replaced by a
+		// newer card (re-issued, or moved to a new phone by recovery).
+		status = "replaced"
 	}
 	v := walletView{DisplayName: w.Member.DisplayName(), Tier: w.Member.Tier,
 		ExpiresAt: w.Card.ExpiresAt.Format(time.RFC3339), Status: status, Messages: walletMessages(h.cat.Prefix(lang, "wallet.")),
@@ -171,8 +178,7 @@ func (h *Handler) walletPage(c *fiber.Ctx) error {
 		}
 	}
 	for _, p := range view.Perks {
-		v.Perks = append(v.Perks, walletPerk{Partner: p.PartnerName, Title: model.Localized(lang, p.Title, p.TitleEn),
-			Description: model.Localized(lang, p.Description, p.DescriptionEn), Companions: p.Companions})
+		v.Perks = append(v.Perks, h.walletPerk(lang, p.Perk, p.PartnerName, view.Venues[p.PartnerID]))
 	}
 	for _, u := range view.Uses {
 		at := u.At.In(model.JST())
