@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/alumnipass/alumnipass/internal/browsertest"
+)
+
+// signInInBrowser drives one "Verify with alumnipass" from the partner's
+// login button to its callback: the provider's consent page must appear
+// (after the same-site hop, with the wallet's Strict cookie) and one tap on
+// Approve must bring the browser back to the partner, signed in.
+func signInInBrowser(t *testing.T, ctx context.Context, site *partnerSite) siteResult {
+	t.Helper()
+	var client string
+	browse(t, ctx, 20*time.Second,
+		chromedp.Navigate(site.URL+"/login"),
+		chromedp.WaitVisible(`#oidc-approve-btn`, chromedp.ByQuery),
+		chromedp.Text(`#oidc-client-name`, &client, chromedp.ByQuery),
+		chromedp.Click(`#oidc-approve-btn`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#done`, chromedp.ByQuery),
+	)
+	if client != "Booking site" {
+		t.Errorf("consent screen names client %q", client)
+	}
+	select {
+	case r := <-site.Results:
+		if r.Err != nil {
+			t.Fatalf("partner site: %v", r.Err)
+		}
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("the partner site got no callback")
+	}
+	return siteResult{}
+}
+
+// TestOIDCBrowserSignIn: a partner site built on go-oidc and x/oauth2 signs
+// a member in through a real Chromium holding the wallet cookie: discovery,
+// PKCE, one-tap consent, ID token verified; the pairwise sub is stable at
+// one partner and different at another; the alumnipass claims list the
+// partner's perk; a revoked member is refused at userinfo and introspection
+// within a second.
+func TestOIDCBrowserSignIn(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		f := ts.newFixture("gold")
+		other := ts.newFixture("gold") // another partner (and member)
+		siteA := newPartnerSite(t, ts, f.PartnerID)
+		siteB := newPartnerSite(t, ts, other.PartnerID)
+		ctx := browsertest.New(t)
+		browse(t, ctx, 10*time.Second, network.SetCookie("ap_wallet", f.WalletToken).WithURL(ts.URL+"/").WithHTTPOnly(true))
+
+		first := signInInBrowser(t, ctx, siteA)
+		wantSub := ts.App.svc.Partners.Pseudonym(f.MemberID, f.PartnerID)
+		if first.IDToken.Subject != wantSub {
+			t.Fatalf("sub %q, want the member's pseudonym at the partner %q", first.IDToken.Subject, wantSub)
+		}
+		if first.IDToken.Issuer != ts.URL+"/oidc" {
+			t.Errorf("issuer %q", first.IDToken.Issuer)
+		}
+		for _, k := range []string{"name", "email", "family_name"} {
+			if _, ok := first.Claims[k]; ok {
+				t.Errorf("the ID token carries %q without the member's consent", k)
+			}
+		}
+		info, err := siteA.userinfo(context.Background(), first.Token)
+		if err != nil {
+			t.Fatalf("userinfo: %v", err)
+		}
+		if info["sub"] != wantSub || info["eligible"] != true || info["tier"] != "gold" || !hasPerk(info, f.PerkID) || info["companions_allowed"] != float64(3) {
+			t.Fatalf("userinfo %v", info)
+		}
+		if hasPerk(info, other.PerkID) {
+			t.Fatalf("userinfo lists another partner's perk: %v", info)
+		}
+
+		again := signInInBrowser(t, ctx, siteA)
+		if again.IDToken.Subject != wantSub {
+			t.Fatalf("second sign-in at the same partner: sub %q, want %q", again.IDToken.Subject, wantSub)
+		}
+		atB := signInInBrowser(t, ctx, siteB)
+		if atB.IDToken.Subject == wantSub || atB.IDToken.Subject != ts.App.svc.Partners.Pseudonym(f.MemberID, other.PartnerID) {
+			t.Fatalf("sub at another partner %q (at the first %q): must be that partner's pseudonym", atB.IDToken.Subject, wantSub)
+		}
+
+		// Revocation ends eligibility at once.
+		ts.must(ts.do("POST", "/api/v1/members/"+f.MemberID+"/revoke", ts.HRToken, map[string]string{"reason": "left the programme"}), 200)
+		start := time.Now()
+		if _, err := siteA.userinfo(context.Background(), again.Token); err == nil {
+			t.Fatal("userinfo still answers for a revoked member")
+		}
+		intro := ts.introspect(siteA, again.Token.AccessToken)
+		if elapsed := time.Since(start); elapsed > time.Second {
+			t.Errorf("refusal took %v", elapsed)
+		}
+		if intro["active"] != false {
+			t.Fatalf("introspection of a revoked member's token: %v", intro)
+		}
+
+		// The revoked member's next sign-in is refused on the consent page.
+		var state string
+		browse(t, ctx, 20*time.Second,
+			chromedp.Navigate(siteA.URL+"/login"),
+			chromedp.WaitVisible(`#oidc-refused`, chromedp.ByQuery),
+			chromedp.AttributeValue(`#oidc-approve`, "data-state", &state, nil, chromedp.ByQuery),
+		)
+		if state != "refused" {
+			t.Fatalf("consent page state %q", state)
+		}
+	})
+}
