@@ -109,6 +109,8 @@ func (p *Provider) discovery(next http.Handler) http.Handler {
 		ctx := op.ContextWithIssuer(r.Context(), p.issuer)
 		d := op.CreateDiscoveryConfig(ctx, p.op, &storage{p: p})
 		d.SubjectTypesSupported = []string{"pairwise"}
+		d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+		d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode}
 		d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")

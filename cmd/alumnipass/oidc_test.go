@@ -1,0 +1,328 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// oidcHTTP follows no redirects: each step of the flow is checked.
+var oidcHTTP = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+type oidcAnswer struct {
+	Status   int
+	Location string
+	Body     string
+	JSON     map[string]any
+}
+
+func oidcDo(t *testing.T, req *http.Request) oidcAnswer {
+	t.Helper()
+	resp, err := oidcHTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	a := oidcAnswer{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(b)}
+	_ = json.Unmarshal(b, &a.JSON)
+	return a
+}
+
+func challengeOf(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// authorize starts a sign-in with the given parameters (PKCE S256 from the
+// verifier unless it is empty).
+func authorize(t *testing.T, ts *testServer, site *partnerSite, redirectURI, verifier string) oidcAnswer {
+	t.Helper()
+	q := url.Values{"client_id": {site.ClientID}, "redirect_uri": {redirectURI}, "response_type": {"code"},
+		"scope": {"openid alumnipass"}, "state": {"st"}, "nonce": {"nn"}}
+	if verifier != "" {
+		q.Set("code_challenge", challengeOf(verifier))
+		q.Set("code_challenge_method", "S256")
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/oidc/authorize?"+q.Encode(), nil)
+	return oidcDo(t, req)
+}
+
+// approveAs answers the consent page with a wallet's cookie.
+func approveAs(t *testing.T, ts *testServer, walletToken, id, action string) oidcAnswer {
+	t.Helper()
+	csrf := strings.Repeat("c", 40)
+	form := url.Values{"_csrf": {csrf}, "id": {id}, "action": {action}}
+	req, _ := http.NewRequest("POST", ts.URL+"/oidc/approve", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", "ap_wallet="+walletToken+"; ap_csrf="+csrf)
+	return oidcDo(t, req)
+}
+
+// codeFor runs authorize → approve → callback and returns the code.
+func codeFor(t *testing.T, ts *testServer, site *partnerSite, walletToken, verifier string) string {
+	t.Helper()
+	a := authorize(t, ts, site, site.URL+"/cb", verifier)
+	if a.Status != http.StatusFound || !strings.HasPrefix(a.Location, "/oidc/approve?id=") {
+		t.Fatalf("authorize: %d %q %s", a.Status, a.Location, a.Body)
+	}
+	id := strings.TrimPrefix(a.Location, "/oidc/approve?id=")
+	ap := approveAs(t, ts, walletToken, id, "approve")
+	if ap.Status != http.StatusSeeOther || !strings.HasPrefix(ap.Location, ts.URL+"/oidc/authorize/callback?id=") {
+		t.Fatalf("approve: %d %q %s", ap.Status, ap.Location, ap.Body)
+	}
+	req, _ := http.NewRequest("GET", ap.Location, nil)
+	cb := oidcDo(t, req)
+	u, err := url.Parse(cb.Location)
+	if cb.Status != http.StatusFound || err != nil || !strings.HasPrefix(cb.Location, site.URL+"/cb?") || u.Query().Get("code") == "" || u.Query().Get("state") != "st" {
+		t.Fatalf("callback: %d %q %s", cb.Status, cb.Location, cb.Body)
+	}
+	return u.Query().Get("code")
+}
+
+// exchange trades a code at the token endpoint as site's client.
+func exchange(t *testing.T, ts *testServer, site *partnerSite, code, redirectURI, verifier string) oidcAnswer {
+	t.Helper()
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
+	if verifier != "" {
+		form.Set("code_verifier", verifier)
+	}
+	req, _ := http.NewRequest("POST", ts.URL+"/oidc/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(site.ClientID), url.QueryEscape(site.Secret))
+	return oidcDo(t, req)
+}
+
+func userinfoStatus(t *testing.T, ts *testServer, accessToken string) oidcAnswer {
+	t.Helper()
+	req, _ := http.NewRequest("GET", ts.URL+"/oidc/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	return oidcDo(t, req)
+}
+
+// TestOIDCDiscovery: the discovery document says pairwise subjects, S256
+// only, the code flow, and the JWKS holds an RS256 key.
+func TestOIDCDiscovery(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		req, _ := http.NewRequest("GET", ts.URL+"/oidc/.well-known/openid-configuration", nil)
+		d := oidcDo(t, req)
+		if d.Status != 200 || d.JSON["issuer"] != ts.URL+"/oidc" {
+			t.Fatalf("discovery: %d %s", d.Status, d.Body)
+		}
+		for k, want := range map[string]string{"subject_types_supported": `["pairwise"]`, "code_challenge_methods_supported": `["S256"]`,
+			"response_types_supported": `["code"]`, "id_token_signing_alg_values_supported": `["RS256"]`} {
+			got, _ := json.Marshal(d.JSON[k])
+			if string(got) != want {
+				t.Errorf("%s = %s, want %s", k, got, want)
+			}
+		}
+		jwks, _ := d.JSON["jwks_uri"].(string)
+		req, _ = http.NewRequest("GET", jwks, nil)
+		k := oidcDo(t, req)
+		keys, _ := k.JSON["keys"].([]any)
+		if k.Status != 200 || len(keys) != 1 || keys[0].(map[string]any)["alg"] != "RS256" || keys[0].(map[string]any)["d"] != nil {
+			t.Fatalf("jwks: %d %s", k.Status, k.Body)
+		}
+	})
+}
+
+// TestOIDCRefusals: what the provider must refuse — a redirect URI that is
+// not registered, a sign-in without PKCE, a wrong verifier, a code used
+// twice (which also revokes the first token), a code stolen by another
+// client, an expired code or token, a revoked client, a declined consent.
+func TestOIDCRefusals(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		f := ts.newFixture("gold")
+		other := ts.newFixture("gold")
+		site := newPartnerSite(t, ts, f.PartnerID)
+		thief := newPartnerSite(t, ts, other.PartnerID)
+		verifier := strings.Repeat("v", 50)
+
+		t.Run("unregistered redirect URI", func(t *testing.T) {
+			a := authorize(t, ts, site, "https://evil.example/cb", verifier)
+			if a.Status < 400 || strings.Contains(a.Location, "evil.example") {
+				t.Fatalf("authorize with a foreign redirect: %d %q", a.Status, a.Location)
+			}
+			a = authorize(t, ts, site, site.URL+"/cb/../other", verifier)
+			if a.Status < 400 || a.Location != "" {
+				t.Fatalf("authorize with a near-miss redirect: %d %q", a.Status, a.Location)
+			}
+		})
+		t.Run("no PKCE", func(t *testing.T) {
+			a := authorize(t, ts, site, site.URL+"/cb", "")
+			u, _ := url.Parse(a.Location)
+			if a.Status != http.StatusFound || !strings.HasPrefix(a.Location, site.URL+"/cb?") || u.Query().Get("error") != "invalid_request" {
+				t.Fatalf("authorize without code_challenge: %d %q", a.Status, a.Location)
+			}
+		})
+		t.Run("wrong verifier", func(t *testing.T) {
+			code := codeFor(t, ts, site, f.WalletToken, verifier)
+			if x := exchange(t, ts, site, code, site.URL+"/cb", strings.Repeat("w", 50)); x.Status != 400 || x.JSON["error"] != "invalid_grant" {
+				t.Fatalf("wrong verifier: %d %s", x.Status, x.Body)
+			}
+			if x := exchange(t, ts, site, code, site.URL+"/cb", ""); x.Status != 400 {
+				t.Fatalf("no verifier: %d %s", x.Status, x.Body)
+			}
+		})
+		t.Run("code reused", func(t *testing.T) {
+			code := codeFor(t, ts, site, f.WalletToken, verifier)
+			x := exchange(t, ts, site, code, site.URL+"/cb", verifier)
+			at, _ := x.JSON["access_token"].(string)
+			if x.Status != 200 || at == "" {
+				t.Fatalf("exchange: %d %s", x.Status, x.Body)
+			}
+			if u := userinfoStatus(t, ts, at); u.Status != 200 || u.JSON["eligible"] != true {
+				t.Fatalf("userinfo: %d %s", u.Status, u.Body)
+			}
+			if x := exchange(t, ts, site, code, site.URL+"/cb", verifier); x.Status != 400 || x.JSON["error"] != "invalid_grant" {
+				t.Fatalf("second exchange: %d %s", x.Status, x.Body)
+			}
+			if u := userinfoStatus(t, ts, at); u.Status < 400 {
+				t.Fatalf("the token of a reused code still answers: %d %s", u.Status, u.Body)
+			}
+		})
+		t.Run("stolen code", func(t *testing.T) {
+			code := codeFor(t, ts, site, f.WalletToken, verifier)
+			if x := exchange(t, ts, thief, code, site.URL+"/cb", verifier); x.Status != 400 || x.JSON["access_token"] != nil {
+				t.Fatalf("another client's code: %d %s", x.Status, x.Body)
+			}
+			wrong := &partnerSite{URL: site.URL, ClientID: site.ClientID, Secret: "apcs_wrong"}
+			code = codeFor(t, ts, site, f.WalletToken, verifier)
+			if x := exchange(t, ts, wrong, code, site.URL+"/cb", verifier); x.Status < 400 || x.JSON["access_token"] != nil {
+				t.Fatalf("wrong secret: %d %s", x.Status, x.Body)
+			}
+		})
+		t.Run("expired code and token", func(t *testing.T) {
+			code := codeFor(t, ts, site, f.WalletToken, verifier)
+			ts.Clock.Set(time.Now().Add(6 * time.Minute))
+			x := exchange(t, ts, site, code, site.URL+"/cb", verifier)
+			ts.Clock.Set(time.Time{})
+			if x.Status != 400 {
+				t.Fatalf("expired code: %d %s", x.Status, x.Body)
+			}
+			code = codeFor(t, ts, site, f.WalletToken, verifier)
+			x = exchange(t, ts, site, code, site.URL+"/cb", verifier)
+			at, _ := x.JSON["access_token"].(string)
+			if x.Status != 200 {
+				t.Fatalf("exchange: %d %s", x.Status, x.Body)
+			}
+			ts.Clock.Set(time.Now().Add(11 * time.Minute))
+			u := userinfoStatus(t, ts, at)
+			intro := ts.introspect(site, at)
+			ts.Clock.Set(time.Time{})
+			if u.Status < 400 || intro["active"] != false {
+				t.Fatalf("expired token: userinfo %d %s, introspection %v", u.Status, u.Body, intro)
+			}
+			if u := userinfoStatus(t, ts, at); u.Status != 200 {
+				t.Fatalf("the same token before its expiry: %d %s", u.Status, u.Body)
+			}
+		})
+		t.Run("introspection by another client", func(t *testing.T) {
+			code := codeFor(t, ts, site, f.WalletToken, verifier)
+			at, _ := exchange(t, ts, site, code, site.URL+"/cb", verifier).JSON["access_token"].(string)
+			if in := ts.introspect(thief, at); in["active"] != false {
+				t.Fatalf("another client introspected the token: %v", in)
+			}
+			if in := ts.introspect(site, at); in["active"] != true || in["sub"] != ts.App.svc.Partners.Pseudonym(f.MemberID, f.PartnerID) {
+				t.Fatalf("own introspection: %v", in)
+			}
+		})
+		t.Run("declined", func(t *testing.T) {
+			a := authorize(t, ts, site, site.URL+"/cb", verifier)
+			id := strings.TrimPrefix(a.Location, "/oidc/approve?id=")
+			d := approveAs(t, ts, f.WalletToken, id, "deny")
+			u, _ := url.Parse(d.Location)
+			if d.Status != http.StatusSeeOther || !strings.HasPrefix(d.Location, site.URL+"/cb?") || u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "st" {
+				t.Fatalf("deny: %d %q", d.Status, d.Location)
+			}
+			if again := approveAs(t, ts, f.WalletToken, id, "approve"); again.Status != http.StatusNotFound {
+				t.Fatalf("approving a declined sign-in: %d %q", again.Status, again.Location)
+			}
+		})
+		t.Run("revoked client", func(t *testing.T) {
+			code := codeFor(t, ts, site, f.WalletToken, verifier)
+			at, _ := exchange(t, ts, site, code, site.URL+"/cb", verifier).JSON["access_token"].(string)
+			code = codeFor(t, ts, site, f.WalletToken, verifier)
+			ts.must(ts.do("POST", "/api/v1/partners/"+f.PartnerID+"/oidc-clients/"+site.ClientID+"/revoke", ts.HRToken, nil), 200)
+			if u := userinfoStatus(t, ts, at); u.Status < 400 {
+				t.Fatalf("a revoked client's token: %d %s", u.Status, u.Body)
+			}
+			if x := exchange(t, ts, site, code, site.URL+"/cb", verifier); x.Status < 400 {
+				t.Fatalf("a revoked client's code: %d %s", x.Status, x.Body)
+			}
+			if a := authorize(t, ts, site, site.URL+"/cb", verifier); a.Status < 400 || strings.HasPrefix(a.Location, "/oidc/approve") {
+				t.Fatalf("a revoked client's sign-in: %d %q", a.Status, a.Location)
+			}
+		})
+	})
+}
+
+// TestOIDCClientsAPI: HR registers a partner's website (secret shown once,
+// hashed at rest, audited); a partner-manager token manages its own
+// partner's clients only; bad input changes nothing.
+func TestOIDCClientsAPI(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		f := ts.newFixture("gold")
+		other := ts.newFixture("gold")
+		base := "/api/v1/partners/" + f.PartnerID + "/oidc-clients"
+		c := ts.must(ts.do("POST", base, ts.HRToken, map[string]any{"name": "Hotel booking", "redirect_uris": []string{"https://hotel.example/cb"},
+			"logo_url": "https://hotel.example/logo.png"}), 201)
+		if !strings.HasPrefix(c.Str("client_secret"), "apcs_") || c.Str("issuer") != ts.URL+"/oidc" {
+			t.Fatalf("created: %s", c.Body)
+		}
+		l := ts.must(ts.do("GET", base, ts.HRToken, nil), 200)
+		if strings.Contains(string(l.Body), c.Str("client_secret")) || !strings.Contains(string(l.Body), c.Str("client_id")) {
+			t.Fatalf("list: %s", l.Body)
+		}
+		var stored string
+		if err := ts.Store.DB().QueryRow(`SELECT secret_hash FROM oidc_clients WHERE id = '` + c.Str("client_id") + `'`).Scan(&stored); err != nil || stored == c.Str("client_secret") || len(stored) != 64 {
+			t.Fatalf("stored secret %q (%v)", stored, err)
+		}
+		audit := ts.must(ts.do("GET", "/api/v1/audit", ts.HRToken, nil), 200)
+		if !strings.Contains(string(audit.Body), "oidc_client.create") {
+			t.Fatalf("no audit entry: %s", audit.Body)
+		}
+
+		for _, bad := range []map[string]any{
+			{"name": "", "redirect_uris": []string{"https://a.example/cb"}},
+			{"name": "x", "redirect_uris": []string{}},
+			{"name": "x", "redirect_uris": []string{"http://a.example/cb"}},
+			{"name": "x", "redirect_uris": []string{"https://a.example/cb#frag"}},
+			{"name": "x", "redirect_uris": []string{"https://a.example/cb"}, "logo_url": "javascript:alert(1)"},
+		} {
+			if r := ts.do("POST", base, ts.HRToken, bad); r.Status != 400 || r.Code() == "" {
+				t.Errorf("%v: %d %s", bad, r.Status, r.Body)
+			}
+		}
+		if n := len(ts.must(ts.do("GET", base, ts.HRToken, nil), 200).JSON["clients"].([]any)); n != 1 {
+			t.Fatalf("bad input left %d clients", n)
+		}
+
+		mgr := ts.must(ts.do("POST", "/api/v1/partners/"+f.PartnerID+"/tokens", ts.HRToken, map[string]any{"name": "shop"}), 201).Str("key")
+		ts.must(ts.do("POST", base, mgr, map[string]any{"name": "Shop", "redirect_uris": []string{"https://shop.example/cb"}}), 201)
+		otherBase := "/api/v1/partners/" + other.PartnerID + "/oidc-clients"
+		if r := ts.do("POST", otherBase, mgr, map[string]any{"name": "Shop", "redirect_uris": []string{"https://shop.example/cb"}}); r.Status != 404 {
+			t.Fatalf("a manager registered at another partner: %d %s", r.Status, r.Body)
+		}
+		if r := ts.do("GET", otherBase, mgr, nil); r.Status != 404 {
+			t.Fatalf("a manager listed another partner's clients: %d %s", r.Status, r.Body)
+		}
+		oc := ts.must(ts.do("POST", otherBase, ts.HRToken, map[string]any{"name": "Other", "redirect_uris": []string{"https://o.example/cb"}}), 201)
+		if r := ts.do("POST", otherBase+"/"+oc.Str("client_id")+"/revoke", mgr, nil); r.Status != 404 {
+			t.Fatalf("a manager revoked another partner's client: %d %s", r.Status, r.Body)
+		}
+		if r := ts.do("POST", base+"/"+oc.Str("client_id")+"/revoke", mgr, nil); r.Status != 404 {
+			t.Fatalf("a manager revoked another partner's client through its own partner: %d %s", r.Status, r.Body)
+		}
+		ts.must(ts.do("POST", base+"/"+c.Str("client_id")+"/revoke", mgr, nil), 200)
+		if r := ts.do("POST", base+"/"+c.Str("client_id")+"/revoke", mgr, nil); r.Status != 409 {
+			t.Fatalf("second revoke: %d %s", r.Status, r.Body)
+		}
+	})
+}
