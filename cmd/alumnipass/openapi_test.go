@@ -539,6 +539,14 @@ func TestOpenAPIAnswers(t *testing.T) {
 	l.call("POST", "/api/v1/partners/{id}/perks", "/api/v1/partners/"+pid+"/perks", hr, map[string]any{
 		"title": "x", "eligible_tiers": []string{"*"}, "hours": "11-14"}, 400)
 	l.call("GET", "/api/v1/partners/{id}/perks", "/api/v1/partners/"+pid+"/perks", viewer, nil, 200)
+	oc := l.call("POST", "/api/v1/partners/{id}/oidc-clients", "/api/v1/partners/"+pid+"/oidc-clients", hr, map[string]any{
+		"name": "ホテル予約サイト", "redirect_uris": []string{"https://booking.hotel.example/cb"}}, 201)
+	l.call("POST", "/api/v1/partners/{id}/oidc-clients", "/api/v1/partners/"+pid+"/oidc-clients", hr, map[string]any{
+		"name": "x", "redirect_uris": []string{"http://booking.hotel.example/cb"}}, 400)
+	l.call("GET", "/api/v1/partners/{id}/oidc-clients", "/api/v1/partners/"+pid+"/oidc-clients", hr, nil, 200)
+	l.call("POST", "/api/v1/partners/{id}/oidc-clients/{client}/revoke", "/api/v1/partners/"+pid+"/oidc-clients/"+oc.Str("client_id")+"/revoke", hr, nil, 200)
+	l.call("POST", "/api/v1/partners/{id}/oidc-clients/{client}/revoke", "/api/v1/partners/"+pid+"/oidc-clients/"+oc.Str("client_id")+"/revoke", hr, nil, 409)
+	l.call("POST", "/api/v1/partners/{id}/oidc-clients/{client}/revoke", "/api/v1/partners/"+pid+"/oidc-clients/"+pid+"/revoke", hr, nil, 404)
 	pairing := l.call("POST", "/api/v1/partners/{id}/pairing-codes", "/api/v1/partners/"+pid+"/pairing-codes", hr, nil, 201)
 	paired := l.call("POST", "/api/v1/devices/pair", "/api/v1/devices/pair", "", map[string]any{"code": pairing.Str("code")}, 201)
 	dev, dev2 := key.Str("key"), key2.Str("key")
