@@ -44,7 +44,9 @@ func (s *Server) routes() {
 	// The OpenID Provider's protocol routes (discovery, authorize, token,
 	// userinfo, introspect, revoke, keys, callback): the library's handler,
 	// mounted here only; its consent page /oidc/approve is one of pages'.
-	s.app.All(oidc.Path+"/*", adaptor.HTTPHandler(s.svc.OIDC.Handler()))
+	if s.svc.OIDC != nil {
+		s.app.All(oidc.Path+"/*", adaptor.HTTPHandler(s.svc.OIDC.Handler()))
+	}
 	console.New(console.Deps{Config: s.cfg, Log: s.log, Now: s.now, Render: s.render, Static: s.static,
 		Limits: s.limits, Metrics: s.metrics, Auth: s.svc.Console, Members: s.svc.Members,
 		Partners: s.svc.Partners}).Routes(s.app)
