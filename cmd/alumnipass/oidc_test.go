@@ -326,3 +326,78 @@ func TestOIDCClientsAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestOIDCOnlineRedemption: a partner's website records a perk used in a
+// booking with the member's access token; it is counted in the perk's
+// limits and in the partner's report like a counter redemption; a retry
+// with the same Idempotency-Key answers the first; another partner's perk,
+// a party too large and a revoked member are refused.
+func TestOIDCOnlineRedemption(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		f := ts.newFixture("gold") // perk: companions 3, 5 a day
+		other := ts.newFixture("gold")
+		site := newPartnerSite(t, ts, f.PartnerID)
+		verifier := strings.Repeat("v", 50)
+		token := func() string {
+			code := codeFor(t, ts, site, f.WalletToken, verifier)
+			at, _ := exchange(t, ts, site, code, site.URL+"/cb", verifier).JSON["access_token"].(string)
+			if at == "" {
+				t.Fatal("no access token")
+			}
+			return at
+		}
+		at := token()
+		body := map[string]any{"perk_id": f.PerkID, "party_size": 2, "booking_reference": "HTL-2026-0042"}
+		r := ts.must(ts.do("POST", "/api/v1/online-redemptions", at, body, "Idempotency-Key", "booking-0042"), 201)
+		if r.Str("booking_reference") != "HTL-2026-0042" || r.JSON["party_size"] != float64(2) {
+			t.Fatalf("online redemption: %s", r.Body)
+		}
+		again := ts.must(ts.do("POST", "/api/v1/online-redemptions", at, body, "Idempotency-Key", "booking-0042"), 200)
+		if again.Str("id") != r.Str("id") || again.JSON["idempotent_replay"] != true {
+			t.Fatalf("replay: %s", again.Body)
+		}
+		report := ts.must(ts.do("GET", "/api/v1/partners/"+f.PartnerID+"/redemptions", ts.HRToken, nil), 200)
+		lines, _ := report.JSON["redemptions"].([]any)
+		if len(lines) != 1 || lines[0].(map[string]any)["venue"] != "Booking site" || lines[0].(map[string]any)["member"] != ts.App.svc.Partners.Pseudonym(f.MemberID, f.PartnerID) {
+			t.Fatalf("partner report: %s", report.Body)
+		}
+		hist := ts.must(ts.do("GET", "/api/v1/members/"+f.MemberID+"/redemptions", ts.HRToken, nil), 200)
+		if n := len(hist.JSON["redemptions"].([]any)); n != 1 {
+			t.Fatalf("member's redemptions: %s", hist.Body)
+		}
+
+		for _, c := range []struct {
+			name   string
+			body   map[string]any
+			key    string
+			status int
+			code   string
+		}{
+			{"another partner's perk", map[string]any{"perk_id": other.PerkID, "party_size": 1, "booking_reference": "X1"}, "booking-x1", 404, "perk_not_found"},
+			{"party too large", map[string]any{"perk_id": f.PerkID, "party_size": 5, "booking_reference": "X2"}, "booking-x2", 400, "party_too_large"},
+			{"no booking reference", map[string]any{"perk_id": f.PerkID, "party_size": 1}, "booking-x3", 400, "invalid_booking_reference"},
+			{"no idempotency key", map[string]any{"perk_id": f.PerkID, "party_size": 1, "booking_reference": "X4"}, "", 400, "idempotency_key_required"},
+			{"key reused for another booking", map[string]any{"perk_id": f.PerkID, "party_size": 1, "booking_reference": "X5"}, "booking-0042", 409, "idempotency_key_reused"},
+		} {
+			if r := ts.do("POST", "/api/v1/online-redemptions", at, c.body, "Idempotency-Key", c.key); r.Status != c.status || r.Code() != c.code {
+				t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
+			}
+		}
+		if r := ts.do("POST", "/api/v1/online-redemptions", ts.HRToken, body, "Idempotency-Key", "booking-hr"); r.Status != 401 || r.Code() != "invalid_token" {
+			t.Errorf("an HR token as the member's: %d %s", r.Status, r.Body)
+		}
+
+		// The daily limit (5) counts online uses: four more, then refused.
+		for i := range 4 {
+			ts.must(ts.do("POST", "/api/v1/online-redemptions", at, body, "Idempotency-Key", "booking-l"+string(rune('a'+i))), 201)
+		}
+		if r := ts.do("POST", "/api/v1/online-redemptions", at, body, "Idempotency-Key", "booking-over"); r.Status < 400 || r.Code() != "daily_limit_reached" {
+			t.Fatalf("past the daily limit: %d %s", r.Status, r.Body)
+		}
+
+		ts.must(ts.do("POST", "/api/v1/members/"+f.MemberID+"/revoke", ts.HRToken, map[string]string{"reason": "left"}), 200)
+		if r := ts.do("POST", "/api/v1/online-redemptions", at, body, "Idempotency-Key", "booking-after"); r.Status != 401 || r.Code() != "invalid_token" {
+			t.Fatalf("a revoked member's token: %d %s", r.Status, r.Body)
+		}
+	})
+}

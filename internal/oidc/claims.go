@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -59,4 +60,39 @@ func (p *Provider) claims(ctx context.Context, u *oidc.UserInfo, memberID string
 		u.EmailVerified = false // recorded by HR, not verified by a link
 	}
 	return nil
+}
+
+// Grant is who an access token speaks for.
+type Grant struct {
+	MemberID  string
+	PartnerID string
+	ClientID  string
+}
+
+func invalidToken() error {
+	return model.NewProblem(model.ErrUnauthorized, "invalid_token", "The access token is unknown, expired or revoked, or the membership is not active.")
+}
+
+// Grant checks an access token presented to alumnipass's own API (online
+// redemptions): it answers now (not expired or revoked, its client not
+// revoked, the member active) and carries the alumnipass scope.
+func (p *Provider) Grant(ctx context.Context, accessToken string) (*Grant, error) {
+	plain, err := p.op.Crypto().Decrypt(accessToken)
+	if err != nil {
+		return nil, invalidToken()
+	}
+	tokenID, _, ok := strings.Cut(plain, ":")
+	if !ok {
+		return nil, invalidToken()
+	}
+	s := &storage{p: p}
+	t, c, err := s.activeToken(ctx, tokenID)
+	if err != nil || !slices.Contains(strings.Fields(t.Scopes), ScopeAlumnipass) {
+		return nil, invalidToken()
+	}
+	m, err := p.st.Member(ctx, t.MemberID)
+	if err != nil || m.Status != model.MemberActive {
+		return nil, invalidToken()
+	}
+	return &Grant{MemberID: t.MemberID, PartnerID: c.PartnerID, ClientID: c.ID}, nil
 }

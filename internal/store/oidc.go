@@ -286,3 +286,40 @@ func (c *Conn) ExpireOIDCAuthRequest(ctx context.Context, id string, now time.Ti
 	}
 	return nil
 }
+
+// InsertOnlineRedemption records a redemption made on a partner's website
+// (no venue; the client and the booking reference instead), re-checking as
+// it writes that the member is still active and the perk still offered by
+// the redemption's partner; otherwise ErrStandingChanged. The idempotency
+// key is unique per client (api_key_id "oidc:<client>").
+func (c *Conn) InsertOnlineRedemption(ctx context.Context, r *model.Redemption, clientID, bookingReference string) error {
+	const q = `
+		INSERT INTO redemptions (` + redemptionColumns + `, oidc_client_id, booking_reference)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE EXISTS (SELECT 1 FROM members m WHERE m.id = ? AND m.status = 'active')
+		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.partner_id = ? AND k.active)`
+	res, err := c.x.ExecContext(ctx, c.q(q), r.ID, r.VerificationID, r.IdempotencyKey, r.APIKeyID, r.PerkID,
+		r.PartnerID, r.VenueID, r.MemberID, r.CardID, r.GuestPassID, r.PartySize, c.ts(r.At), clientID, bookingReference,
+		r.MemberID, r.PerkID, r.PartnerID)
+	if err != nil {
+		return fmt.Errorf("insert online redemption: %w", mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("insert online redemption: %w", ErrStandingChanged)
+	}
+	return nil
+}
+
+// OnlineRedemptionByIdempotencyKey finds an earlier online redemption of
+// the same request, with its booking reference.
+func (c *Conn) OnlineRedemptionByIdempotencyKey(ctx context.Context, apiKeyID, key string) (*model.Redemption, string, error) {
+	const q = `SELECT ` + redemptionColumns + `, booking_reference FROM redemptions WHERE api_key_id = ? AND idempotency_key = ?`
+	var row struct {
+		model.Redemption
+		BookingReference string `db:"booking_reference"`
+	}
+	if err := c.x.GetContext(ctx, &row, c.q(q), apiKeyID, key); err != nil {
+		return nil, "", fmt.Errorf("online redemption by key: %w", mapErr(err))
+	}
+	return &row.Redemption, row.BookingReference, nil
+}

@@ -24,5 +24,12 @@ CREATE TABLE oidc_consents (
     PRIMARY KEY (member_id, client_id)
 );
 
+-- An online redemption (a booking on the partner's website, recorded with
+-- the member's access token) is a redemption like a counter one, counted
+-- in the same limits and reports: no venue, the website's client instead,
+-- and the partner's booking reference.
+ALTER TABLE redemptions ADD COLUMN oidc_client_id TEXT;
+ALTER TABLE redemptions ADD COLUMN booking_reference TEXT NOT NULL DEFAULT '';
+
 -- +goose Down
 SELECT 'forward-only';

@@ -64,6 +64,7 @@ type (
 		Pair(ctx context.Context, code string) (*partners.IssuedKey, string, error)
 		Device(ctx context.Context, p *model.Principal) (*partners.DeviceInfo, error)
 		Redeem(ctx context.Context, p *model.Principal, idemKey string, in partners.RedeemInput) (*partners.Redemption, error)
+		RedeemOnline(ctx context.Context, g partners.OnlineGrant, idemKey string, in partners.OnlineRedeemInput) (*partners.OnlineRedemption, error)
 	}
 	walletService interface {
 		Open(ctx context.Context, token string) (*wallet.Wallet, error)
@@ -183,6 +184,9 @@ func (h *Handler) Routes(a fiber.Router) {
 	api.Post("/partners/:id/oidc-clients", h.bearer(partnerRoles...), h.createOIDCClient)
 	api.Get("/partners/:id/oidc-clients", h.bearer(partnerRoles...), h.listOIDCClients)
 	api.Post("/partners/:id/oidc-clients/:client/revoke", h.bearer(partnerRoles...), h.revokeOIDCClient)
+	// A partner's website records a perk used online with the member's
+	// OpenID access token (not an API key).
+	api.Post("/online-redemptions", h.redeemOnline)
 	api.Get("/partners/:id/redemptions", h.bearer(partnerRead...), h.partnerRedemptions)
 	api.Patch("/partners/:id", h.bearer(hr...), h.patchPartner)
 	api.Patch("/partners/:id/venues/:venue", h.bearer(partnerRoles...), h.patchVenue)

@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/alumnipass/alumnipass/internal/model"
 	"github.com/alumnipass/alumnipass/internal/oidc"
+	"github.com/alumnipass/alumnipass/internal/partners"
 	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
@@ -16,6 +18,7 @@ type signInClients interface {
 	CreateClient(ctx context.Context, p *model.Principal, partnerID string, in oidc.ClientInput) (*oidc.IssuedClient, error)
 	Clients(ctx context.Context, p *model.Principal, partnerID string) ([]oidc.Client, error)
 	RevokeClient(ctx context.Context, p *model.Principal, partnerID, clientID string) error
+	Grant(ctx context.Context, accessToken string) (*oidc.Grant, error)
 }
 
 func (h *Handler) createOIDCClient(c *fiber.Ctx) error {
@@ -44,4 +47,30 @@ func (h *Handler) revokeOIDCClient(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"revoked": true})
+}
+
+// redeemOnline records a perk used in a booking on a partner's website,
+// with the member's access token from "Sign in with alumnipass" as Bearer.
+func (h *Handler) redeemOnline(c *fiber.Ctx) error {
+	tok, ok := strings.CutPrefix(c.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" || len(tok) > 4096 {
+		return model.NewProblem(model.ErrUnauthorized, "invalid_token", "Send the member's access token as Authorization: Bearer.")
+	}
+	g, err := h.oidc.Grant(c.UserContext(), utils.CopyString(tok))
+	if err != nil {
+		return err
+	}
+	var in partners.OnlineRedeemInput
+	if err := httpkit.BindJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := h.partners.RedeemOnline(c.UserContext(), partners.OnlineGrant{MemberID: g.MemberID, PartnerID: g.PartnerID, ClientID: g.ClientID},
+		utils.CopyString(c.Get("Idempotency-Key")), in)
+	if err != nil {
+		return err
+	}
+	if r.Replayed {
+		return c.JSON(r)
+	}
+	return httpkit.Created(c, r)
 }
