@@ -143,7 +143,6 @@ func hasPerk(claims map[string]any, perkID string) bool {
 	return false
 }
 
-
 // introspect asks the introspection endpoint as the site's client.
 func (ts *testServer) introspect(site *partnerSite, token string) map[string]any {
 	ts.t.Helper()
