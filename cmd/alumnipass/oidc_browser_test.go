@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/alumnipass/alumnipass/internal/browsertest"
+	"github.com/alumnipass/alumnipass/internal/store"
 )
 
 // signInInBrowser drives one "Verify with alumnipass" from the partner's
@@ -113,4 +117,60 @@ func TestOIDCBrowserSignIn(t *testing.T) {
 			t.Fatalf("consent page state %q", state)
 		}
 	})
+}
+
+// TestOIDCConsentPhone: the consent screen at phone width (360 px) in
+// Japanese and English: it fits without sideways scrolling, says what is
+// shared, and the name and e-mail reach the partner only when the member
+// ticks the box. UPDATE_SCREENSHOTS=1 writes docs/screenshots/oidc-consent-{ja,en}.png.
+func TestOIDCConsentPhone(t *testing.T) {
+	ts := startServer(t, store.SQLite)
+	f := ts.newFixture("gold")
+	site := newPartnerSite(t, ts, f.PartnerID)
+	site.oauth.Scopes = append(site.oauth.Scopes, gooidc.ScopeProfile, "email")
+	ctx := browsertest.New(t)
+	browse(t, ctx, 10*time.Second,
+		chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		network.SetCookie("ap_wallet", f.WalletToken).WithURL(ts.URL+"/").WithHTTPOnly(true))
+	for _, lang := range []string{"ja", "en"} {
+		var width int
+		var shared, box string
+		browse(t, ctx, 20*time.Second,
+			network.SetCookie("lang", lang).WithURL(ts.URL+"/"),
+			chromedp.Navigate(site.URL+"/login"),
+			chromedp.WaitVisible(`#oidc-share-profile`, chromedp.ByQuery),
+			chromedp.Evaluate(`document.documentElement.scrollWidth`, &width),
+			chromedp.Text(`#oidc-shared`, &shared, chromedp.ByQuery),
+			chromedp.Text(`label.check`, &box, chromedp.ByQuery),
+		)
+		if width > 360 {
+			t.Errorf("%s: the consent page is %d px wide at 360", lang, width)
+		}
+		want := map[string]string{"ja": "会員資格が有効かどうか", "en": "whether your membership is active"}[lang]
+		if !strings.Contains(shared, want) || box == "" {
+			t.Errorf("%s: shared list %q, box %q", lang, shared, box)
+		}
+		screenshot(t, ctx, "oidc-consent-"+lang)
+		tick := lang == "en" // ja: approve without ticking; en: tick the box
+		actions := []chromedp.Action{}
+		if tick {
+			actions = append(actions, chromedp.Click(`#oidc-share-profile`, chromedp.ByQuery))
+		}
+		actions = append(actions, chromedp.Click(`#oidc-approve-btn`, chromedp.ByQuery), chromedp.WaitVisible(`#done`, chromedp.ByQuery))
+		browse(t, ctx, 20*time.Second, actions...)
+		r := <-site.Results
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		info, err := site.userinfo(context.Background(), r.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tick && (!strings.HasSuffix(fmt.Sprint(info["email"]), "@example.com") || info["family_name"] != "山田") {
+			t.Errorf("ticked: userinfo %v lacks the name or e-mail", info)
+		}
+		if !tick && (info["email"] != nil || info["name"] != nil || r.Claims["email"] != nil || r.Claims["name"] != nil) {
+			t.Errorf("not ticked: the partner got the name or e-mail: %v %v", info, r.Claims)
+		}
+	}
 }
