@@ -223,15 +223,22 @@ func (c *Conn) ConsumeOIDCCode(ctx context.Context, codeHash string, now time.Ti
 	return &r, nil
 }
 
-// PurgeOIDCAuthRequests deletes requests that expired before t.
-func (c *Conn) PurgeOIDCAuthRequests(ctx context.Context, t time.Time) (int64, error) {
-	const q = `DELETE FROM oidc_auth_requests WHERE expires_at < ?`
-	res, err := c.x.ExecContext(ctx, c.q(q), c.ts(t))
-	if err != nil {
-		return 0, fmt.Errorf("purge oidc auth requests: %w", mapErr(err))
+// PurgeOIDC deletes sign-in requests and access tokens that expired
+// before t.
+func (c *Conn) PurgeOIDC(ctx context.Context, t time.Time) (int64, error) {
+	var total int64
+	for _, q := range []string{
+		`DELETE FROM oidc_auth_requests WHERE expires_at < ?`,
+		`DELETE FROM oidc_access_tokens WHERE expires_at < ?`,
+	} {
+		res, err := c.x.ExecContext(ctx, c.q(q), c.ts(t))
+		if err != nil {
+			return total, fmt.Errorf("purge oidc: %w", mapErr(err))
+		}
+		n, _ := res.RowsAffected()
+		total += n
 	}
-	n, _ := res.RowsAffected()
-	return n, nil
+	return total, nil
 }
 
 // CreateOIDCAccessToken stores an issued access token.
