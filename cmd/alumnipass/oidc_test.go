@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alumnipass/alumnipass/internal/model"
 )
 
 // oidcHTTP follows no redirects: each step of the flow is checked.
@@ -398,6 +400,63 @@ func TestOIDCOnlineRedemption(t *testing.T) {
 		ts.must(ts.do("POST", "/api/v1/members/"+f.MemberID+"/revoke", ts.HRToken, map[string]string{"reason": "left"}), 200)
 		if r := ts.do("POST", "/api/v1/online-redemptions", at, body, "Idempotency-Key", "booking-after"); r.Status != 401 || r.Code() != "invalid_token" {
 			t.Fatalf("a revoked member's token: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestOIDCConsoleClients: a partner manager registers a website on the
+// partner console page, sees its secret once (and a working one: it signs
+// a member in), sees only its own partner's websites, and revokes it; bad
+// input is refused with nothing registered; HR does the same on the
+// partner's admin page.
+func TestOIDCConsoleClients(t *testing.T) {
+	eachDialect(t, func(t *testing.T, ts *testServer) {
+		a := ts.newFixture("gold")
+		b := ts.newFixture("gold")
+		ts.must(ts.do("POST", "/api/v1/partners/"+a.PartnerID+"/oidc-clients", ts.HRToken, map[string]any{
+			"name": "Partner A's site", "redirect_uris": []string{"https://a.example/cb"}}), 201)
+
+		pm := ts.consoleAs(model.RolePartnerManager, b.PartnerID)
+		home := pm.want(pm.get("/partner"), 200)
+		if strings.Contains(home.Body, "Partner A's site") || !strings.Contains(home.Body, `id="oidc-client-form"`) {
+			t.Fatal("the partner page shows another partner's website, or no registration form")
+		}
+		bad := pm.post("/partner/oidc-clients", url.Values{"name": {"Shop"}, "redirect_uris": {"http://shop.example/cb"}})
+		if bad.Status != 400 || strings.Contains(bad.Body, `id="new-client-secret"`) {
+			t.Fatalf("a plain-http redirect: %d", bad.Status)
+		}
+		page := pm.want(pm.post("/partner/oidc-clients", url.Values{"name": {"Shop"}, "redirect_uris": {"http://localhost:1/cb\nhttps://shop.example/cb"}}), 200)
+		secret := regexpFind(t, page.Body, `id="new-client-secret">(apcs_[A-Za-z0-9_-]+)<`)
+		clientID := regexpFind(t, page.Body, `id="new-client-id">([0-9a-f-]{36})<`)
+		again := pm.want(pm.get("/partner"), 200)
+		if strings.Contains(again.Body, secret) || !strings.Contains(again.Body, clientID) || !strings.Contains(again.Body, "https://shop.example/cb") {
+			t.Fatal("the secret is shown again, or the website is not listed")
+		}
+		// The secret works: a sign-in through this client completes.
+		site := &partnerSite{URL: "http://localhost:1", ClientID: clientID, Secret: secret}
+		verifier := strings.Repeat("v", 50)
+		if x := exchange(t, ts, site, codeFor(t, ts, site, b.WalletToken, verifier), site.URL+"/cb", verifier); x.Status != 200 {
+			t.Fatalf("the console's client does not work: %d %s", x.Status, x.Body)
+		}
+		others := ts.must(ts.do("GET", "/api/v1/partners/"+a.PartnerID+"/oidc-clients", ts.HRToken, nil), 200)
+		aClient := others.JSON["clients"].([]any)[0].(map[string]any)["client_id"].(string)
+		pm.want(pm.post("/partner/oidc-clients/"+aClient+"/revoke", nil), 404)
+		pm.want(pm.post("/partner/oidc-clients/"+clientID+"/revoke", nil), 303, "/partner?msg=oidc_client_revoked")
+		if x := exchange(t, ts, site, "whatever", site.URL+"/cb", verifier); x.Status < 400 {
+			t.Fatalf("a revoked client still authenticates: %d", x.Status)
+		}
+		list := ts.must(ts.do("GET", "/api/v1/partners/"+b.PartnerID+"/oidc-clients", ts.HRToken, nil), 200)
+		if n := len(list.JSON["clients"].([]any)); n != 1 {
+			t.Fatalf("%d clients after a refused and an accepted registration", n)
+		}
+		if list := ts.must(ts.do("GET", "/api/v1/partners/"+a.PartnerID+"/oidc-clients", ts.HRToken, nil), 200); list.JSON["clients"].([]any)[0].(map[string]any)["revoked_at"] != nil {
+			t.Fatal("the other partner's website was revoked")
+		}
+
+		hr := ts.consoleAs(model.RoleHR, "")
+		hp := hr.want(hr.post("/admin/partners/"+a.PartnerID+"/oidc-clients", url.Values{"name": {"Hotel"}, "redirect_uris": {"https://hotel.example/cb"}}), 200)
+		if !strings.Contains(hp.Body, `id="new-client-secret"`) {
+			t.Fatal("HR's registration shows no secret")
 		}
 	})
 }

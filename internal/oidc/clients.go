@@ -145,10 +145,13 @@ func (p *Provider) CreateClient(ctx context.Context, pr *model.Principal, partne
 	return &IssuedClient{Client: toClient(c), Secret: secret, Issuer: p.issuer}, nil
 }
 
-// Clients lists a partner's websites, revoked ones included.
+// Clients lists a partner's websites, revoked ones included (a read-only
+// console viewer may see them too).
 func (p *Provider) Clients(ctx context.Context, pr *model.Principal, partnerID string) ([]Client, error) {
-	if err := mayManage(pr, partnerID); err != nil {
-		return nil, err
+	if !(pr.Can(model.RoleViewer) && pr.PartnerID == "") {
+		if err := mayManage(pr, partnerID); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := uuid.Parse(partnerID); err != nil {
 		return nil, partnerNotFound()

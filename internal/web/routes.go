@@ -47,7 +47,11 @@ func (s *Server) routes() {
 	if s.svc.OIDC != nil {
 		s.app.All(oidc.Path+"/*", adaptor.HTTPHandler(s.svc.OIDC.Handler()))
 	}
+	var signIns console.SignInClients
+	if s.svc.OIDC != nil {
+		signIns = s.svc.OIDC
+	}
 	console.New(console.Deps{Config: s.cfg, Log: s.log, Now: s.now, Render: s.render, Static: s.static,
 		Limits: s.limits, Metrics: s.metrics, Auth: s.svc.Console, Members: s.svc.Members,
-		Partners: s.svc.Partners}).Routes(s.app)
+		Partners: s.svc.Partners, SignIns: signIns}).Routes(s.app)
 }

@@ -83,6 +83,8 @@ type Deps struct {
 	Auth     consoleAuth
 	Members  memberService
 	Partners partnerService
+	// SignIns registers partner websites with the OpenID Provider.
+	SignIns SignInClients
 }
 
 // Handler answers the console pages.
@@ -98,10 +100,11 @@ type Handler struct {
 	auth     consoleAuth
 	members  memberService
 	partners partnerService
+	signIns  SignInClients
 }
 
 // New builds the consoles' handler.
 func New(d Deps) *Handler {
 	return &Handler{cfg: d.Config, log: d.Log, now: d.Now, render: d.Render, cat: d.Render.Catalog(), static: d.Static,
-		limits: d.Limits, metrics: d.Metrics, auth: d.Auth, members: d.Members, partners: d.Partners}
+		limits: d.Limits, metrics: d.Metrics, auth: d.Auth, members: d.Members, partners: d.Partners, signIns: d.SignIns}
 }
