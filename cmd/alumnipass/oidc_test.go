@@ -1,17 +1,22 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/store/storetest"
 )
 
 // oidcHTTP follows no redirects: each step of the flow is checked.
@@ -459,4 +464,51 @@ func TestOIDCConsoleClients(t *testing.T) {
 			t.Fatal("HR's registration shows no secret")
 		}
 	})
+}
+
+// TestOIDCKeyRotation: `keys rotate-oidc` adds a new token signing key:
+// the JWKS then holds both, a new ID token is signed with the new key and
+// still verifies with go-oidc, and the rotation is audited.
+func TestOIDCKeyRotation(t *testing.T) {
+	env := map[string]string{
+		"DATABASE_URL":          storetest.NewPostgresDB(t),
+		"ALUMNIPASS_DATA_DIR":   filepath.Join(t.TempDir(), "data"),
+		"ALUMNIPASS_MASTER_KEY": strings.Repeat("cd", 32),
+	}
+	db := openTestStore(t, env["DATABASE_URL"], 8)
+	ts := startServerOn(t, db, env["ALUMNIPASS_MASTER_KEY"])
+	f := ts.newFixture("gold")
+	site := newPartnerSite(t, ts, f.PartnerID)
+	jwks := func() []string {
+		req, _ := http.NewRequest("GET", ts.URL+"/oidc/keys", nil)
+		var kids []string
+		for _, k := range oidcDo(t, req).JSON["keys"].([]any) {
+			kids = append(kids, k.(map[string]any)["kid"].(string))
+		}
+		return kids
+	}
+	before := jwks()
+	out, err := runCLI(t, env, "keys", "rotate-oidc")
+	if err != nil || !strings.Contains(out, "is active") {
+		t.Fatalf("rotate-oidc: %q %v", out, err)
+	}
+	after := jwks()
+	if len(before) != 1 || len(after) != 2 {
+		t.Fatalf("JWKS before %v, after %v", before, after)
+	}
+	verifier := strings.Repeat("v", 50)
+	x := exchange(t, ts, site, codeFor(t, ts, site, f.WalletToken, verifier), site.URL+"/cb", verifier)
+	raw, _ := x.JSON["id_token"].(string)
+	idt, err := site.provider.Verifier(&gooidc.Config{ClientID: site.ClientID}).Verify(context.Background(), raw)
+	if err != nil {
+		t.Fatalf("ID token after rotation: %v", err)
+	}
+	header, _ := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[0])
+	if strings.Contains(string(header), before[0]) || idt.Subject == "" {
+		t.Fatalf("the ID token is still signed with the old key: %s", header)
+	}
+	audit := ts.must(ts.do("GET", "/api/v1/audit", ts.HRToken, nil), 200)
+	if !strings.Contains(string(audit.Body), "oidc_key.rotate") {
+		t.Fatal("the rotation is not audited")
+	}
 }

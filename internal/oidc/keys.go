@@ -27,10 +27,17 @@ const rsaBits = 2048
 // at rest under the master key (like the card issuer keys, bound to
 // "oidc-key:<kid>"), parsed once per key id.
 type keySet struct {
-	st     Storer
+	st     keyStorer
 	sealer *seal.Sealer
 	mu     sync.Mutex
 	parsed map[string]*rsa.PrivateKey // by kid; a kid's key never changes
+}
+
+// keyStorer is what the key set reads and writes (the store, or one of its
+// transactions).
+type keyStorer interface {
+	OIDCSigningKeys(ctx context.Context) ([]model.SigningKey, error)
+	AddOIDCSigningKey(ctx context.Context, k *model.SigningKey) error
 }
 
 // signingKey is the active key, for the library.
@@ -67,27 +74,28 @@ func (ks *keySet) ensure(ctx context.Context, now func() time.Time) error {
 			return nil
 		}
 	}
-	return ks.rotate(ctx, now)
+	_, err = ks.rotate(ctx, now)
+	return err
 }
 
 // rotate adds a new active key; the previous one stays in the JWKS
 // (verify-only) so tokens it signed still verify.
-func (ks *keySet) rotate(ctx context.Context, now func() time.Time) error {
+func (ks *keySet) rotate(ctx context.Context, now func() time.Time) (string, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
 	if err != nil {
-		return fmt.Errorf("oidc key: %w", err)
+		return "", fmt.Errorf("oidc key: %w", err)
 	}
 	pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
 	if err != nil {
-		return fmt.Errorf("oidc key: %w", err)
+		return "", fmt.Errorf("oidc key: %w", err)
 	}
 	sum := sha256.Sum256(pub)
 	kid := "oidc-" + base64.RawURLEncoding.EncodeToString(sum[:9])
 	enc, err := ks.sealer.Seal(x509.MarshalPKCS1PrivateKey(priv), sealAD(kid))
 	if err != nil {
-		return err
+		return "", err
 	}
-	return ks.st.AddOIDCSigningKey(ctx, &model.SigningKey{KeyID: kid, PublicKey: pub, PrivateKeyEnc: enc,
+	return kid, ks.st.AddOIDCSigningKey(ctx, &model.SigningKey{KeyID: kid, PublicKey: pub, PrivateKeyEnc: enc,
 		Status: model.KeyActive, CreatedAt: now()})
 }
 

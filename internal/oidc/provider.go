@@ -70,6 +70,9 @@ func New(ctx context.Context, st Storer, sealer *seal.Sealer, pseudo Pseudonyms,
 	if err := p.keys.ensure(ctx, now); err != nil {
 		return nil, fmt.Errorf("oidc signing key: %w", err)
 	}
+	if _, err := p.keys.signing(ctx); err != nil {
+		return nil, fmt.Errorf("the OpenID token signing key cannot be opened (is ALUMNIPASS_MASTER_KEY the one it was sealed with? see `keys rewrap`): %w", err)
+	}
 	cfg := &op.Config{
 		CryptoKey:                opts.CryptoKey,
 		CodeMethodS256:           true,

@@ -330,3 +330,13 @@ func (c *Conn) OnlineRedemptionByIdempotencyKey(ctx context.Context, apiKeyID, k
 	}
 	return &row.Redemption, row.BookingReference, nil
 }
+
+// RewrapOIDCSigningKey replaces a token key's sealed private key (master
+// key rotation).
+func (c *Conn) RewrapOIDCSigningKey(ctx context.Context, kid string, enc []byte) error {
+	const q = `UPDATE oidc_signing_keys SET private_key_enc = ? WHERE kid = ?`
+	if _, err := c.x.ExecContext(ctx, c.q(q), enc, kid); err != nil {
+		return fmt.Errorf("rewrap oidc signing key: %w", mapErr(err))
+	}
+	return nil
+}
