@@ -16,14 +16,17 @@ import (
 )
 
 // signInInBrowser drives one "Verify with alumnipass" from the partner's
-// login button to its callback: the provider's consent page must appear
-// (after the same-site hop, with the wallet's Strict cookie) and one tap on
-// Approve must bring the browser back to the partner, signed in.
+// login link (a click on the partner's page, so the navigation is
+// cross-site and the wallet's SameSite=Strict cookie is withheld until the
+// consent page's same-site hop) to its callback: the consent page must
+// appear and one tap on Approve must bring the browser back to the
+// partner, signed in.
 func signInInBrowser(t *testing.T, ctx context.Context, site *partnerSite) siteResult {
 	t.Helper()
 	var client string
 	browse(t, ctx, 20*time.Second,
-		chromedp.Navigate(site.URL+"/login"),
+		chromedp.Navigate(site.URL+"/"),
+		chromedp.Click(`#login`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#oidc-approve-btn`, chromedp.ByQuery),
 		chromedp.Text(`#oidc-client-name`, &client, chromedp.ByQuery),
 		chromedp.Click(`#oidc-approve-btn`, chromedp.ByQuery),
@@ -57,7 +60,7 @@ func TestOIDCBrowserSignIn(t *testing.T) {
 		siteA := newPartnerSite(t, ts, f.PartnerID)
 		siteB := newPartnerSite(t, ts, other.PartnerID)
 		ctx := browsertest.New(t)
-		browse(t, ctx, 10*time.Second, network.SetCookie("ap_wallet", f.WalletToken).WithURL(ts.URL+"/").WithHTTPOnly(true))
+		browse(t, ctx, 10*time.Second, network.SetCookie("ap_wallet", f.WalletToken).WithURL(ts.URL+"/").WithHTTPOnly(true).WithSameSite(network.CookieSameSiteStrict))
 
 		first := signInInBrowser(t, ctx, siteA)
 		wantSub := ts.App.svc.Partners.Pseudonym(f.MemberID, f.PartnerID)
@@ -131,7 +134,7 @@ func TestOIDCConsentPhone(t *testing.T) {
 	ctx := browsertest.New(t)
 	browse(t, ctx, 10*time.Second,
 		chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		network.SetCookie("ap_wallet", f.WalletToken).WithURL(ts.URL+"/").WithHTTPOnly(true))
+		network.SetCookie("ap_wallet", f.WalletToken).WithURL(ts.URL+"/").WithHTTPOnly(true).WithSameSite(network.CookieSameSiteStrict))
 	for _, lang := range []string{"ja", "en"} {
 		var width int
 		var shared, box string

@@ -60,6 +60,10 @@ func newPartnerSite(t *testing.T, ts *testServer, partnerID string) *partnerSite
 	s.oauth = &oauth2.Config{ClientID: s.ClientID, ClientSecret: s.Secret, Endpoint: s.provider.Endpoint(),
 		RedirectURL: s.URL + "/cb", Scopes: []string{gooidc.ScopeOpenID, "alumnipass"}}
 	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><a id="login" href="/login">Sign in with alumnipass</a>`)
+	})
 	mux.HandleFunc("/login", s.login)
 	mux.HandleFunc("/cb", s.callback)
 	srv := &http.Server{Handler: mux}
