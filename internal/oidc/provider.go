@@ -86,12 +86,12 @@ func New(ctx context.Context, st Storer, sealer *seal.Sealer, pseudo Pseudonyms,
 	if strings.HasPrefix(p.issuer, "http://") {
 		o = append(o, op.WithAllowInsecure())
 	}
-	prov, err := op.NewOpenIDProvider(p.issuer, cfg, &storage{p: p}, o...)
+	prov, err := op.NewProvider(cfg, &storage{p: p}, op.StaticIssuer(p.issuer), o...)
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
 	p.op = prov
-	p.handler = http.StripPrefix(Path, p.discovery(prov.HttpHandler()))
+	p.handler = http.StripPrefix(Path, p.discovery(prov))
 	return p, nil
 }
 
