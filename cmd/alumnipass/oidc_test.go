@@ -240,6 +240,23 @@ func TestOIDCRefusals(t *testing.T) {
 				t.Fatalf("own introspection: %v", in)
 			}
 		})
+		t.Run("no wallet on this device", func(t *testing.T) {
+			a := authorize(t, ts, site, site.URL+"/cb", verifier)
+			req, _ := http.NewRequest("GET", ts.URL+a.Location, nil)
+			first := oidcDo(t, req)
+			if first.Status != 200 || !strings.Contains(first.Body, `http-equiv="refresh"`) || !strings.Contains(first.Body, `data-state="hop"`) {
+				t.Fatalf("first visit without the cookie: %d %s", first.Status, first.Body)
+			}
+			req, _ = http.NewRequest("GET", ts.URL+a.Location+"&hop=1", nil)
+			hop := oidcDo(t, req)
+			if hop.Status != 200 || !strings.Contains(hop.Body, `data-state="no_wallet"`) || strings.Contains(hop.Body, `id="oidc-form"`) {
+				t.Fatalf("after the hop, still without the cookie: %d %s", hop.Status, hop.Body)
+			}
+			bogus := approveAs(t, ts, "apw_not_a_wallet", strings.TrimPrefix(a.Location, "/oidc/approve?id="), "approve")
+			if bogus.Status != 401 || bogus.Location != "" {
+				t.Fatalf("approval with an unknown wallet: %d %q", bogus.Status, bogus.Location)
+			}
+		})
 		t.Run("declined", func(t *testing.T) {
 			a := authorize(t, ts, site, site.URL+"/cb", verifier)
 			id := strings.TrimPrefix(a.Location, "/oidc/approve?id=")
