@@ -92,6 +92,13 @@ func New(ctx context.Context, st Storer, sealer *seal.Sealer, pseudo Pseudonyms,
 	}
 	p.op = prov
 	p.handler = http.StripPrefix(Path, p.discovery(prov))
+	// Fiber's adaptor gives the request fasthttp's RequestCtx as its
+	// context, whose Done races with the server's shutdown; the library's
+	// storage calls run on a context that keeps the values without it.
+	h := p.handler
+	p.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+	})
 	return p, nil
 }
 
