@@ -58,6 +58,11 @@ func TestAccessMatrix(t *testing.T) {
 			{"POST", "/api/v1/partners/" + a.PartnerID + "/venues", map[string]string{"name": ""}, write},
 			{"POST", "/api/v1/partners/" + a.PartnerID + "/keys", map[string]string{"name": ""}, write},
 			{"GET", "/api/v1/partners/" + a.PartnerID + "/keys", nil, write},
+			{"POST", "/api/v1/partners/" + a.PartnerID + "/oidc-clients", map[string]string{"name": ""}, write},
+			{"GET", "/api/v1/partners/" + a.PartnerID + "/oidc-clients", nil, write},
+			{"POST", "/api/v1/partners/" + a.PartnerID + "/oidc-clients/" + uuid.NewString() + "/revoke", nil, write},
+			// Only a member's OpenID access token (none of these callers) records online.
+			{"POST", "/api/v1/online-redemptions", map[string]any{"perk_id": a.PerkID, "party_size": 1, "booking_reference": "x"}, nil},
 			{"POST", "/api/v1/partners/" + a.PartnerID + "/pairing-codes", map[string]string{"name": strings.Repeat("x", 200)}, write},
 			{"POST", "/api/v1/partners/" + a.PartnerID + "/perks", map[string]string{"title": ""}, write},
 			{"GET", "/api/v1/partners/" + a.PartnerID + "/perks", nil, read},

@@ -20,6 +20,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/jobs"
 	"github.com/alumnipass/alumnipass/internal/keyring"
 	"github.com/alumnipass/alumnipass/internal/members"
+	"github.com/alumnipass/alumnipass/internal/oidc"
 	"github.com/alumnipass/alumnipass/internal/partners"
 	"github.com/alumnipass/alumnipass/internal/seal"
 	"github.com/alumnipass/alumnipass/internal/statusfeed"
@@ -95,6 +96,16 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 		Verifier: verify.New(st, keys, sealer, vlog, now, cfg.CardCacheSize),
 		Jobs:     jobs.New(st, now),
 		Status:   statusfeed.New(st, keys, now),
+	}
+	// The OpenID Provider for partner websites: pairwise subjects from the
+	// partners service's pseudonyms, its token key sealed like the issuer
+	// keys, and the opaque tokens' key derived from the master key so that
+	// every instance reads every token.
+	tokenKey := hmac.New(sha256.New, cfg.MasterKey)
+	tokenKey.Write([]byte("alumnipass oidc tokens v1"))
+	svc.OIDC, err = oidc.New(ctx, st, sealer, svc.Partners, now, oidc.Options{BaseURL: cfg.BaseURL, CryptoKey: [32]byte(tokenKey.Sum(nil))})
+	if err != nil {
+		return nil, err
 	}
 	cat, err := i18n.Load(static.FS, "i18n")
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/auth"
 	"github.com/alumnipass/alumnipass/internal/keyring"
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/oidc"
 	"github.com/alumnipass/alumnipass/internal/seal"
 	"github.com/alumnipass/alumnipass/internal/store"
 )
@@ -90,7 +91,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError("keys takes list, rotate, retire KID or rewrap")
+		return usageError("keys takes list, rotate, retire KID, rotate-oidc or rewrap")
 	}
 	cli := &model.Principal{Kind: "cli", ID: "cli", Name: "alumnipass keys", Role: model.RoleAdmin}
 	return withStore(ctx, stderr, true, func(st *store.Store, env *cliEnv) error {
@@ -111,6 +112,11 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				return err
 			}
 			fmt.Fprintf(stdout, "re-encrypted %d signing key(s) and %d card secret(s) under the new master key\n", k, c)
+			n, err := oidc.Rewrap(ctx, st, old, sealer)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "re-encrypted %d OpenID token signing key(s)\n", n)
 			return nil
 		}
 		ring, err := keyring.New(ctx, st, sealer, time.Now)
@@ -126,6 +132,12 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			for _, k := range infos {
 				fmt.Fprintf(stdout, "%s  %-8s %s\n", k.Kid, k.Status, k.Created.Format(time.RFC3339))
 			}
+		case "rotate-oidc":
+			kid, err := oidc.RotateSigningKey(ctx, st, sealer, time.Now, cli)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "new OpenID token signing key %s is active; the previous one stays in the JWKS\n", kid)
 		case "rotate":
 			kid, err := ring.Rotate(ctx, cli)
 			if err != nil {
@@ -141,7 +153,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			fmt.Fprintf(stdout, "signing key %s retired: codes it signed now answer unknown_key\n", args[1])
 		default:
-			return usageError("keys takes list, rotate, retire KID or rewrap")
+			return usageError("keys takes list, rotate, retire KID, rotate-oidc or rewrap")
 		}
 		return nil
 	})

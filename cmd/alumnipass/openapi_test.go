@@ -534,11 +534,30 @@ func TestOpenAPIAnswers(t *testing.T) {
 	perk := l.call("POST", "/api/v1/partners/{id}/perks", "/api/v1/partners/"+pid+"/perks", hr, map[string]any{
 		"title": "お会計10%オフ", "eligible_tiers": []string{"gold", "standard"}, "companions": 3, "limit_per_day": 1}, 201)
 	l.call("POST", "/api/v1/partners/{id}/perks", "/api/v1/partners/"+pid+"/perks", hr, map[string]any{"title": "x", "eligible_tiers": []string{}}, 400)
-	l.call("POST", "/api/v1/partners/{id}/perks", "/api/v1/partners/"+pid+"/perks", hr, map[string]any{
+	lunch := l.call("POST", "/api/v1/partners/{id}/perks", "/api/v1/partners/"+pid+"/perks", hr, map[string]any{
 		"title": "ランチ限定 ドリンク1杯", "eligible_tiers": []string{"*"}, "days": []string{"sat", "sun"}, "hours": "11:00-14:00"}, 201)
 	l.call("POST", "/api/v1/partners/{id}/perks", "/api/v1/partners/"+pid+"/perks", hr, map[string]any{
 		"title": "x", "eligible_tiers": []string{"*"}, "hours": "11-14"}, 400)
 	l.call("GET", "/api/v1/partners/{id}/perks", "/api/v1/partners/"+pid+"/perks", viewer, nil, 200)
+	oc := l.call("POST", "/api/v1/partners/{id}/oidc-clients", "/api/v1/partners/"+pid+"/oidc-clients", hr, map[string]any{
+		"name": "ホテル予約サイト", "redirect_uris": []string{"https://booking.hotel.example/cb"}}, 201)
+	l.call("POST", "/api/v1/partners/{id}/oidc-clients", "/api/v1/partners/"+pid+"/oidc-clients", hr, map[string]any{
+		"name": "x", "redirect_uris": []string{"http://booking.hotel.example/cb"}}, 400)
+	l.call("GET", "/api/v1/partners/{id}/oidc-clients", "/api/v1/partners/"+pid+"/oidc-clients", hr, nil, 200)
+	l.call("POST", "/api/v1/partners/{id}/oidc-clients/{client}/revoke", "/api/v1/partners/"+pid+"/oidc-clients/"+oc.Str("client_id")+"/revoke", hr, nil, 200)
+	l.call("POST", "/api/v1/partners/{id}/oidc-clients/{client}/revoke", "/api/v1/partners/"+pid+"/oidc-clients/"+oc.Str("client_id")+"/revoke", hr, nil, 409)
+	l.call("POST", "/api/v1/partners/{id}/oidc-clients/{client}/revoke", "/api/v1/partners/"+pid+"/oidc-clients/"+pid+"/revoke", hr, nil, 404)
+	// An online redemption with a member's access token from the provider.
+	site := newPartnerSite(t, ts, pid)
+	vf := strings.Repeat("v", 50)
+	at, _ := exchange(t, ts, site, codeFor(t, ts, site, wallet, vf), site.URL+"/cb", vf).JSON["access_token"].(string)
+	booking := map[string]any{"perk_id": lunch.Str("id"), "party_size": 1, "booking_reference": "HTL-2026-0042"}
+	l.call("POST", "/api/v1/online-redemptions", "/api/v1/online-redemptions", at, booking, 201, "Idempotency-Key", "booking-0042")
+	l.call("POST", "/api/v1/online-redemptions", "/api/v1/online-redemptions", at, booking, 200, "Idempotency-Key", "booking-0042")
+	l.call("POST", "/api/v1/online-redemptions", "/api/v1/online-redemptions", at, map[string]any{"perk_id": lunch.Str("id"), "party_size": 9, "booking_reference": "X"}, 400, "Idempotency-Key", "booking-0043")
+	l.call("POST", "/api/v1/online-redemptions", "/api/v1/online-redemptions", at, map[string]any{"perk_id": pid, "party_size": 1, "booking_reference": "X"}, 404, "Idempotency-Key", "booking-0044")
+	l.call("POST", "/api/v1/online-redemptions", "/api/v1/online-redemptions", at, map[string]any{"perk_id": lunch.Str("id"), "party_size": 1, "booking_reference": "X"}, 409, "Idempotency-Key", "booking-0042")
+	l.call("POST", "/api/v1/online-redemptions", "/api/v1/online-redemptions", hr, booking, 401, "Idempotency-Key", "booking-0045")
 	pairing := l.call("POST", "/api/v1/partners/{id}/pairing-codes", "/api/v1/partners/"+pid+"/pairing-codes", hr, nil, 201)
 	paired := l.call("POST", "/api/v1/devices/pair", "/api/v1/devices/pair", "", map[string]any{"code": pairing.Str("code")}, 201)
 	dev, dev2 := key.Str("key"), key2.Str("key")

@@ -355,7 +355,7 @@ func secretsAtRest(t *testing.T, dialect string) {
 	env := cp.env(newKey)
 	env["ALUMNIPASS_MASTER_KEY_OLD"] = oldKey
 	out, err := runCLI(t, env, "keys", "rewrap")
-	if err != nil || !strings.Contains(out, "re-encrypted 2 signing key(s) and 2 card secret(s)") {
+	if err != nil || !strings.Contains(out, "re-encrypted 2 signing key(s) and 2 card secret(s)") || !strings.Contains(out, "re-encrypted 1 OpenID token signing key(s)") {
 		t.Fatalf("rewrap: %q %v", out, err)
 	}
 	st2 := cp.open(t)

@@ -105,6 +105,13 @@ func (a *application) background(ctx context.Context) {
 			} else if n > 0 {
 				a.log.Info("retention purge", "rows", n)
 			}
+			// Expired sign-ins and access tokens (an hour late, so that a
+			// reused code is still recognised while it could matter).
+			if n, err := a.st.PurgeOIDC(ctx, time.Now().Add(-time.Hour)); err != nil {
+				a.log.Warn("oidc purge", "err", err)
+			} else if n > 0 {
+				a.log.Info("oidc purge", "rows", n)
+			}
 		}
 	}
 }

@@ -18,12 +18,14 @@ type Storer interface {
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
 	InsertRedemptionIfStanding(ctx context.Context, r *model.Redemption, cardID string) error
 	Partner(ctx context.Context, id string) (*model.Partner, error)
+	Member(ctx context.Context, id string) (*model.Member, error)
 	Perk(ctx context.Context, id string) (*model.Perk, error)
 	PartnerAPIKeys(ctx context.Context, partnerID string) ([]model.APIKey, error)
 	PartnerPerks(ctx context.Context, partnerID string, activeOnly bool) ([]model.Perk, error)
 	PartnerRedemptions(ctx context.Context, partnerID string, since time.Time, limit int) ([]store.PartnerRedemptionRow, error)
 	PartnerVenues(ctx context.Context, partnerID string) ([]model.Venue, error)
 	Partners(ctx context.Context) ([]model.Partner, error)
+	OnlineRedemptionByIdempotencyKey(ctx context.Context, apiKeyID, key string) (*model.Redemption, string, error)
 	RedemptionByIdempotencyKey(ctx context.Context, apiKeyID, key string) (*model.Redemption, error)
 	RedemptionFacts(ctx context.Context, apiKeyID, idemKey, verificationID, perkID string) (*store.RedemptionFacts, error)
 	RedemptionReport(ctx context.Context, partnerID string, since time.Time) ([]store.ReportRow, error)

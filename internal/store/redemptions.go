@@ -114,9 +114,10 @@ type PartnerRedemptionRow struct {
 // PartnerRedemptions lists a partner's redemptions since a time.
 func (c *Conn) PartnerRedemptions(ctx context.Context, partnerID string, since time.Time, limit int) ([]PartnerRedemptionRow, error) {
 	const q = `
-		SELECT r.at, v.name AS venue_name, k.title AS perk_title, r.party_size, r.member_id,
+		SELECT r.at, COALESCE(v.name, oc.name, '') AS venue_name, k.title AS perk_title, r.party_size, r.member_id,
 		       (r.guest_pass_id IS NOT NULL) AS guest
-		FROM redemptions r JOIN venues v ON v.id = r.venue_id JOIN perks k ON k.id = r.perk_id
+		FROM redemptions r LEFT JOIN venues v ON v.id = r.venue_id LEFT JOIN oidc_clients oc ON oc.id = r.oidc_client_id
+		JOIN perks k ON k.id = r.perk_id
 		WHERE r.partner_id = ? AND r.at >= ? ORDER BY r.at DESC LIMIT ?`
 	var rows []PartnerRedemptionRow
 	if err := c.x.SelectContext(ctx, &rows, c.q(q), partnerID, c.ts(since), limit); err != nil {
@@ -128,9 +129,10 @@ func (c *Conn) PartnerRedemptions(ctx context.Context, partnerID string, since t
 // MemberRedemptions lists a member's redemptions with places (HR and wallet).
 func (c *Conn) MemberRedemptions(ctx context.Context, memberID string, limit int) ([]PartnerRedemptionRow, error) {
 	const q = `
-		SELECT r.at, v.name AS venue_name, k.title AS perk_title, r.party_size, r.member_id,
+		SELECT r.at, COALESCE(v.name, oc.name, '') AS venue_name, k.title AS perk_title, r.party_size, r.member_id,
 		       (r.guest_pass_id IS NOT NULL) AS guest
-		FROM redemptions r JOIN venues v ON v.id = r.venue_id JOIN perks k ON k.id = r.perk_id
+		FROM redemptions r LEFT JOIN venues v ON v.id = r.venue_id LEFT JOIN oidc_clients oc ON oc.id = r.oidc_client_id
+		JOIN perks k ON k.id = r.perk_id
 		WHERE r.member_id = ? ORDER BY r.at DESC LIMIT ?`
 	var rows []PartnerRedemptionRow
 	if err := c.x.SelectContext(ctx, &rows, c.q(q), memberID, limit); err != nil {
@@ -155,11 +157,12 @@ type MemberUse struct {
 // visit the member would recognise.
 func (c *Conn) MemberUses(ctx context.Context, memberID string, limit int) ([]MemberUse, error) {
 	const q = `
-		SELECT r.at, p.name AS partner_name, v.name AS venue_name, k.title AS perk_title, k.title_en AS perk_title_en,
+		SELECT r.at, p.name AS partner_name, COALESCE(v.name, oc.name, '') AS venue_name, k.title AS perk_title, k.title_en AS perk_title_en,
 		       r.party_size, (r.guest_pass_id IS NOT NULL) AS guest
 		FROM redemptions r
 		JOIN partners p ON p.id = r.partner_id
-		JOIN venues v ON v.id = r.venue_id
+		LEFT JOIN venues v ON v.id = r.venue_id
+		LEFT JOIN oidc_clients oc ON oc.id = r.oidc_client_id
 		JOIN perks k ON k.id = r.perk_id
 		WHERE r.member_id = ? ORDER BY r.at DESC LIMIT ?`
 	var uses []MemberUse

@@ -37,7 +37,7 @@ func (r *rig) at() time.Time { return r.now.Add(time.Duration(r.step.Load()) * 3
 type issued struct {
 	id, memberID string
 	signed       string
-	secret []byte
+	secret       []byte
 }
 
 // newRig issues n cards and one venue with a perk for every tier.

@@ -64,6 +64,7 @@ type (
 		Pair(ctx context.Context, code string) (*partners.IssuedKey, string, error)
 		Device(ctx context.Context, p *model.Principal) (*partners.DeviceInfo, error)
 		Redeem(ctx context.Context, p *model.Principal, idemKey string, in partners.RedeemInput) (*partners.Redemption, error)
+		RedeemOnline(ctx context.Context, g partners.OnlineGrant, idemKey string, in partners.OnlineRedeemInput) (*partners.OnlineRedemption, error)
 	}
 	walletService interface {
 		Open(ctx context.Context, token string) (*wallet.Wallet, error)
@@ -97,6 +98,8 @@ type Deps struct {
 	Jobs     jobService
 	Users    consoleUsers
 	Status   statusLists
+	// OIDC registers partner websites with the OpenID Provider.
+	OIDC signInClients
 }
 
 // Handler answers the API's routes.
@@ -115,12 +118,13 @@ type Handler struct {
 	jobs     jobService
 	users    consoleUsers
 	status   statusLists
+	oidc     signInClients
 }
 
 // New builds the API's handler.
 func New(d Deps) *Handler {
 	return &Handler{jobs: d.Jobs, users: d.Users, cfg: d.Config, log: d.Log, now: d.Now, limits: d.Limits, metrics: d.Metrics, auth: d.Auth, keys: d.Keys,
-		members: d.Members, partners: d.Partners, wallet: d.Wallet, verifier: d.Verifier, status: d.Status}
+		members: d.Members, partners: d.Partners, wallet: d.Wallet, verifier: d.Verifier, status: d.Status, oidc: d.OIDC}
 }
 
 // Routes registers the API's routes on a.
@@ -177,6 +181,12 @@ func (h *Handler) Routes(a fiber.Router) {
 	api.Post("/partners/:id/pairing-codes", h.bearer(partnerRoles...), h.createPairing)
 	api.Post("/partners/:id/perks", h.bearer(partnerRoles...), h.createPerk)
 	api.Get("/partners/:id/perks", h.bearer(partnerRead...), h.listPerks)
+	api.Post("/partners/:id/oidc-clients", h.bearer(partnerRoles...), h.createOIDCClient)
+	api.Get("/partners/:id/oidc-clients", h.bearer(partnerRoles...), h.listOIDCClients)
+	api.Post("/partners/:id/oidc-clients/:client/revoke", h.bearer(partnerRoles...), h.revokeOIDCClient)
+	// A partner's website records a perk used online with the member's
+	// OpenID access token (not an API key).
+	api.Post("/online-redemptions", h.redeemOnline)
 	api.Get("/partners/:id/redemptions", h.bearer(partnerRead...), h.partnerRedemptions)
 	api.Patch("/partners/:id", h.bearer(hr...), h.patchPartner)
 	api.Patch("/partners/:id/venues/:venue", h.bearer(partnerRoles...), h.patchVenue)

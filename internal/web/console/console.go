@@ -91,6 +91,8 @@ type Deps struct {
 	Members  memberService
 	Partners partnerService
 	Jobs     jobService // bulk invitations
+	// SignIns registers partner websites with the OpenID Provider.
+	SignIns SignInClients
 }
 
 // Handler answers the console pages.
@@ -107,10 +109,12 @@ type Handler struct {
 	members  memberService
 	partners partnerService
 	jobs     jobService
+	signIns  SignInClients
 }
 
 // New builds the consoles' handler.
 func New(d Deps) *Handler {
 	return &Handler{cfg: d.Config, log: d.Log, now: d.Now, render: d.Render, cat: d.Render.Catalog(), static: d.Static,
-		limits: d.Limits, metrics: d.Metrics, auth: d.Auth, members: d.Members, partners: d.Partners, jobs: d.Jobs}
+		limits: d.Limits, metrics: d.Metrics, auth: d.Auth, members: d.Members, partners: d.Partners, jobs: d.Jobs,
+		signIns: d.SignIns}
 }

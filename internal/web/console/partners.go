@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/oidc"
 	"github.com/alumnipass/alumnipass/internal/partners"
 	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
@@ -92,6 +93,8 @@ type partnerView struct {
 	Field                     string
 	Report                    *partnerReportView
 	OfflineMinutes            int // how old a scanner's offline data may be
+	OIDCClients               []oidcClientRow
+	NewClient                 *oidc.IssuedClient // shown once, with its secret
 }
 
 type venueRow struct {
@@ -125,11 +128,12 @@ type pairingView struct {
 
 // partnerExtras is what a POST adds to the partner page it answers with.
 type partnerExtras struct {
-	newKey  *partners.IssuedKey
-	pairing *partners.Pairing
-	perk    *perkForm
-	tiers   []string
-	field   string
+	newClient *oidc.IssuedClient
+	newKey    *partners.IssuedKey
+	pairing   *partners.Pairing
+	perk      *perkForm
+	tiers     []string
+	field     string
 }
 
 func (h *Handler) partnerDetail(scope partnerScope) fiber.Handler {
@@ -148,7 +152,8 @@ func (h *Handler) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x pa
 		return err
 	}
 	v := partnerView{Base: scope.base(d.ID), ID: d.ID, Name: d.Name, KindLabel: h.consoleLabel(lang, "admin.kind.", d.Kind),
-		HR: scope.console == consoleHR, Active: d.DeactivatedAt == nil, Field: x.field, NewKey: x.newKey, Perk: perkForm{Companions: "0", LimitPerDay: "1", LimitPerMonth: "0"}}
+		HR: scope.console == consoleHR, Active: d.DeactivatedAt == nil, Field: x.field, NewKey: x.newKey, NewClient: x.newClient,
+		Perk: perkForm{Companions: "0", LimitPerDay: "1", LimitPerMonth: "0"}}
 	if x.perk != nil {
 		v.Perk = *x.perk
 	}
@@ -188,6 +193,9 @@ func (h *Handler) partnerPage(c *fiber.Ctx, scope partnerScope, status int, x pa
 			v.ActiveKeys++
 		}
 		v.Keys = append(v.Keys, row)
+	}
+	if v.OIDCClients, err = h.oidcClientRows(ctx, p, d.ID); err != nil {
+		return err
 	}
 	tiers, err := h.members.Tiers(ctx)
 	if err != nil {

@@ -93,4 +93,8 @@ func (h *Handler) partnerActions(r fiber.Router, prefix string, scope partnerSco
 	r.Post(prefix+"/tokens", h.partnerTokenCreate(scope))
 	r.Post(prefix+"/offline-limit", h.partnerOfflineLimit(scope))
 	r.Post(prefix+"/pairing", h.partnerPairing(scope))
+	if h.signIns != nil {
+		r.Post(prefix+"/oidc-clients", h.partnerClientCreate(scope))
+		r.Post(prefix+"/oidc-clients/:client/revoke", h.partnerClientRevoke(scope))
+	}
 }

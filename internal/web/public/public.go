@@ -38,7 +38,9 @@ type Deps struct {
 	Wallet  walletService
 	// Recovery is the lost-phone path of the membership.
 	Recovery recoveryService
-	Log      *slog.Logger
+	// SignIns is the OpenID Provider's consent side (/oidc/approve).
+	SignIns signIns
+	Log     *slog.Logger
 }
 
 // Handler answers the public pages.
@@ -52,13 +54,14 @@ type Handler struct {
 	metrics  *httpkit.Metrics
 	wallet   walletService
 	recovery recoveryService
+	signIns  signIns
 	log      *slog.Logger
 }
 
 // New builds the public pages' handler.
 func New(d Deps) *Handler {
 	return &Handler{cfg: d.Config, now: d.Now, render: d.Render, cat: d.Render.Catalog(), static: d.Static,
-		limits: d.Limits, metrics: d.Metrics, wallet: d.Wallet, recovery: d.Recovery, log: d.Log}
+		limits: d.Limits, metrics: d.Metrics, wallet: d.Wallet, recovery: d.Recovery, signIns: d.SignIns, log: d.Log}
 }
 
 // StaticRoutes registers the embedded assets.
@@ -76,4 +79,6 @@ func (h *Handler) Routes(a fiber.Router) {
 	a.Get("/g/:id", h.guestPage)
 	a.Get("/g/:id/qr.png", h.guestPNG)
 	a.Get("/scan", h.scanPage)
+	a.Get("/oidc/approve", h.approvePage)
+	a.Post("/oidc/approve", h.approveSubmit)
 }
