@@ -44,6 +44,10 @@ type rateRow struct {
 	ExpiresAt    int64 `db:"expires_at"`
 }
 
+// A key's window is over when it has expired, or when it opened more than
+// a period after now: a clock set back (a test, an operator) starts afresh,
+// while the small skew between instances' clocks does not.
+
 // TakeRateLimit counts one event for key if it is within max events per
 // period, in one statement: the UPSERT's WHERE refuses a key that is full
 // (or blocked) for the rest of its window, and PostgreSQL's row lock on
@@ -54,15 +58,16 @@ func (c *Conn) TakeRateLimit(ctx context.Context, key string, max int, period ti
 		INSERT INTO rate_limits AS r (key, window_start, count, blocked_until, expires_at)
 		VALUES (?, ?, 1, 0, ?)
 		ON CONFLICT (key) DO UPDATE SET
-			count = CASE WHEN r.expires_at <= ? THEN 1 ELSE r.count + 1 END,
-			window_start = CASE WHEN r.expires_at <= ? THEN excluded.window_start ELSE r.window_start END,
-			blocked_until = CASE WHEN r.expires_at <= ? THEN 0 ELSE r.blocked_until END,
-			expires_at = CASE WHEN r.expires_at <= ? THEN excluded.expires_at ELSE r.expires_at END
-		WHERE r.expires_at <= ? OR (r.count < ? AND r.blocked_until <= ?)
+			count = CASE WHEN (r.expires_at <= ? OR r.window_start > ?) THEN 1 ELSE r.count + 1 END,
+			window_start = CASE WHEN (r.expires_at <= ? OR r.window_start > ?) THEN excluded.window_start ELSE r.window_start END,
+			blocked_until = CASE WHEN (r.expires_at <= ? OR r.window_start > ?) THEN 0 ELSE r.blocked_until END,
+			expires_at = CASE WHEN (r.expires_at <= ? OR r.window_start > ?) THEN excluded.expires_at ELSE r.expires_at END
+		WHERE r.expires_at <= ? OR r.window_start > ? OR (r.count < ? AND r.blocked_until <= ?)
 		RETURNING count, window_start, blocked_until, expires_at`
-	ms := now.UnixMilli()
+	ms, ahead := now.UnixMilli(), now.Add(period).UnixMilli()
 	var row rateRow
-	err := c.x.GetContext(ctx, &row, c.q(q), key, ms, ms+period.Milliseconds(), ms, ms, ms, ms, ms, max, ms)
+	err := c.x.GetContext(ctx, &row, c.q(q), key, ms, ms+period.Milliseconds(),
+		ms, ahead, ms, ahead, ms, ahead, ms, ahead, ms, ahead, max, ms)
 	if err == nil {
 		return RateTake{OK: true, Count: row.Count, WindowStart: time.UnixMilli(row.WindowStart).UTC()}, nil
 	}
@@ -105,14 +110,15 @@ func (s *Store) CountRateFailure(ctx context.Context, key string, max int, perio
 			INSERT INTO rate_limits AS r (key, window_start, count, blocked_until, expires_at)
 			VALUES (?, ?, 1, 0, ?)
 			ON CONFLICT (key) DO UPDATE SET
-				count = CASE WHEN r.expires_at <= ? THEN 1 ELSE r.count + 1 END,
-				window_start = CASE WHEN r.expires_at <= ? THEN excluded.window_start ELSE r.window_start END,
-				blocked_until = CASE WHEN r.expires_at <= ? THEN 0 ELSE r.blocked_until END,
-				expires_at = CASE WHEN r.expires_at <= ? THEN excluded.expires_at ELSE r.expires_at END
+				count = CASE WHEN (r.expires_at <= ? OR r.window_start > ?) THEN 1 ELSE r.count + 1 END,
+				window_start = CASE WHEN (r.expires_at <= ? OR r.window_start > ?) THEN excluded.window_start ELSE r.window_start END,
+				blocked_until = CASE WHEN (r.expires_at <= ? OR r.window_start > ?) THEN 0 ELSE r.blocked_until END,
+				expires_at = CASE WHEN (r.expires_at <= ? OR r.window_start > ?) THEN excluded.expires_at ELSE r.expires_at END
 			RETURNING count, window_start, blocked_until, expires_at`
-		ms := now.UnixMilli()
+		ms, ahead := now.UnixMilli(), now.Add(period).UnixMilli()
 		var row rateRow
-		if err := tx.x.GetContext(ctx, &row, tx.q(q), key, ms, ms+period.Milliseconds(), ms, ms, ms, ms); err != nil {
+		if err := tx.x.GetContext(ctx, &row, tx.q(q), key, ms, ms+period.Milliseconds(),
+			ms, ahead, ms, ahead, ms, ahead, ms, ahead); err != nil {
 			return fmt.Errorf("count rate failure: %w", mapErr(err))
 		}
 		out = RateFailure{Count: row.Count, WindowStart: time.UnixMilli(row.WindowStart).UTC()}

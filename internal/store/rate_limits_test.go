@@ -52,6 +52,14 @@ func TestTakeRateLimitIsExactUnderConcurrency(t *testing.T) {
 		if err != nil || !r.OK || r.Count != 1 || !r.WindowStart.Equal(now.Add(time.Minute)) {
 			t.Fatalf("the next window: %+v %v", r, err)
 		}
+		// A clock a little behind another instance's counts in the same
+		// window; a clock set back by more than a period starts afresh.
+		if r, err := s.TakeRateLimit(ctx, "enroll:203.0.113.9", max, time.Minute, now.Add(50*time.Second)); err != nil || !r.OK || r.Count != 2 {
+			t.Fatalf("a clock 10 s behind: %+v %v; want the 2nd event of the window", r, err)
+		}
+		if r, err := s.TakeRateLimit(ctx, "enroll:203.0.113.9", max, time.Minute, now.Add(-time.Hour)); err != nil || !r.OK || r.Count != 1 {
+			t.Fatalf("a clock set back an hour: %+v %v; want a new window", r, err)
+		}
 	})
 }
 

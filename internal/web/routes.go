@@ -11,6 +11,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/wallet"
 	"github.com/alumnipass/alumnipass/internal/web/api"
 	"github.com/alumnipass/alumnipass/internal/web/console"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 	"github.com/alumnipass/alumnipass/internal/web/public"
 )
 
@@ -25,6 +26,7 @@ type Services struct {
 	Verifier *verify.Verifier
 	Jobs     *jobs.Service // bulk invitations
 	Status   *statusfeed.Feed
+	Throttle httpkit.Shared // rate limits counted in the database, across instances (internal/throttle)
 }
 
 // routes mounts the surfaces in one place: the static assets, the JSON

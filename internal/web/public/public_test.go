@@ -53,7 +53,7 @@ func newTestApp(t *testing.T, w walletService) *fiber.App {
 	clock := func() time.Time { return now }
 	app := fiber.New(fiber.Config{ErrorHandler: httpkit.ErrorHandler{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Render: render}.Handle})
 	h := New(Deps{Config: &config.Config{BaseURL: "https://example.test"}, Now: clock, Render: render, Static: static.FS,
-		Limits: httpkit.NewLimits(clock), Metrics: httpkit.NewMetrics(prometheus.NewRegistry()), Wallet: w})
+		Limits: httpkit.NewLimits(clock, httpkit.NewLocalShared(clock)), Metrics: httpkit.NewMetrics(prometheus.NewRegistry()), Wallet: w})
 	h.StaticRoutes(app)
 	h.Routes(app)
 	return app

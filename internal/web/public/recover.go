@@ -49,8 +49,12 @@ func (h *Handler) recoverRequest(c *fiber.Ctx) error {
 		return err
 	}
 	email := strings.ToLower(strings.TrimSpace(utils.CopyString(c.FormValue("email"))))
-	for _, key := range []string{"recover:ip:" + c.IP(), "recover:mail:" + email} {
-		if ok, wait := h.limits.Recover.Allow(key); !ok {
+	for _, key := range []string{"ip:" + c.IP(), "mail:" + email} {
+		_, ok, wait, err := h.limits.Recover.Take(c.UserContext(), key)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			h.metrics.Throttled.WithLabelValues("recover").Inc()
 			c.Set("Retry-After", strconv.Itoa(max(int(wait.Seconds()+0.999), 1)))
 			return h.recoverPage(c, fiber.StatusTooManyRequests, recoverView{State: "limited"})
