@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,15 @@ type Storer interface {
 // this is never reached.
 const maxBlocks = 100_000
 
+// blockKey is a blocked key split at its first colon ("vcard:<id>"), so
+// that a look-up on the hot path builds no string.
+type blockKey struct{ kind, id string }
+
+func splitKey(key string) blockKey {
+	kind, id, _ := strings.Cut(key, ":")
+	return blockKey{kind: kind, id: id}
+}
+
 // Service is the shared limiter of one process: its counts are in the
 // database, and the keys blocked everywhere are mirrored in memory.
 type Service struct {
@@ -45,7 +55,7 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	mu     sync.RWMutex
-	blocks map[string]time.Time // key → blocked until
+	blocks map[blockKey]time.Time // blocked until
 	reload chan struct{}
 }
 
@@ -53,7 +63,7 @@ type Service struct {
 // others refuse), follows the change feed for new ones until ctx ends, and
 // reads them all again whenever the feed says it may have missed some.
 func New(ctx context.Context, st Storer, now func() time.Time, log *slog.Logger) (*Service, error) {
-	s := &Service{st: st, now: now, log: log, blocks: map[string]time.Time{}, reload: make(chan struct{}, 1)}
+	s := &Service{st: st, now: now, log: log, blocks: map[blockKey]time.Time{}, reload: make(chan struct{}, 1)}
 	st.Events().Subscribe(s.onEvent) // before the read, so that nothing falls between
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -107,8 +117,9 @@ func (s *Service) block(key string, until time.Time) {
 	if len(s.blocks) >= maxBlocks {
 		s.dropEnded(s.now())
 	}
-	if until.After(s.blocks[key]) {
-		s.blocks[key] = until
+	k := splitKey(key)
+	if until.After(s.blocks[k]) {
+		s.blocks[k] = until
 	}
 }
 
@@ -147,11 +158,12 @@ func (s *Service) Refund(ctx context.Context, key string, window time.Time) erro
 	return nil
 }
 
-// Blocked says, from memory, whether key is blocked everywhere and for how
-// long: the check on the hot path, made before a code is decided.
-func (s *Service) Blocked(key string) (time.Duration, bool) {
+// Blocked says, from memory, whether the key kind:id is blocked everywhere
+// and for how long: the check on the hot path, made before a code is
+// decided.
+func (s *Service) Blocked(kind, id string) (time.Duration, bool) {
 	s.mu.RLock()
-	until, ok := s.blocks[key]
+	until, ok := s.blocks[blockKey{kind: kind, id: id}]
 	s.mu.RUnlock()
 	if !ok {
 		return 0, false
