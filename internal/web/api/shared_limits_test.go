@@ -54,7 +54,9 @@ func newSpyApp(t *testing.T, v *scans, spy *sharedSpy) func(method, path, token,
 	now := func() time.Time { return time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC) }
 	spy.LocalShared = httpkit.NewLocalShared(now)
 	app := newTestApp(t, Deps{Verifier: v, Limits: httpkit.NewLimits(now, spy)})
-	return func(method, path, token, body string) (int, map[string]any) { return call(t, app, method, path, token, body) }
+	return func(method, path, token, body string) (int, map[string]any) {
+		return call(t, app, method, path, token, body)
+	}
 }
 
 // A valid scan pays no database round trip for the throttle: the shared
