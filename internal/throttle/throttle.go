@@ -86,14 +86,23 @@ func (s *Service) onEvent(ev store.Event) {
 	}
 }
 
+// reloader reads the blocks again after each feed reset. While the
+// database is away every reset fails; that is logged once per outage.
 func (s *Service) reloader(ctx context.Context) {
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.reload:
-			if err := s.load(ctx); err != nil && ctx.Err() == nil {
+			err := s.load(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil && !failing:
+				failing = true
 				s.log.Warn("rate limit blocks not reloaded; the next feed reset retries", "err", err)
+			case err == nil && failing:
+				failing = false
+				s.log.Info("rate limit blocks reloaded")
 			}
 		}
 	}
