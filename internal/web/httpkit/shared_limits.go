@@ -50,7 +50,8 @@ type SharedSlot struct {
 }
 
 // Take counts one event for key. When the key is over its limit it counts
-// nothing and says how long to wait; when the count cannot be taken it
+// nothing and says how long to wait (at least a second, so that a refusal
+// is never mistaken for a pass); when the count cannot be taken it
 // returns ErrLimitUnavailable (wrapping the cause), and the caller refuses
 // the request.
 func (l *SharedLimiter) Take(ctx context.Context, key string) (SharedSlot, bool, time.Duration, error) {
@@ -60,7 +61,7 @@ func (l *SharedLimiter) Take(ctx context.Context, key string) (SharedSlot, bool,
 		return SharedSlot{}, false, 0, fmt.Errorf("%w (%w)", ErrLimitUnavailable, err)
 	}
 	if !ok {
-		return SharedSlot{}, false, wait, nil
+		return SharedSlot{}, false, max(wait, time.Second), nil // a refusal always has a wait
 	}
 	return SharedSlot{key: key, window: window}, true, 0, nil
 }
