@@ -25,6 +25,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/seal"
 	"github.com/alumnipass/alumnipass/internal/statusfeed"
 	"github.com/alumnipass/alumnipass/internal/store"
+	"github.com/alumnipass/alumnipass/internal/throttle"
 	"github.com/alumnipass/alumnipass/internal/verify"
 	"github.com/alumnipass/alumnipass/internal/wallet"
 	"github.com/alumnipass/alumnipass/internal/web"
@@ -41,6 +42,7 @@ type application struct {
 	vlog   *verify.Log
 	server *web.Server
 	reg    *prometheus.Registry
+	limits *throttle.Service
 }
 
 // openStore loads configuration essentials and opens the database.
@@ -83,6 +85,10 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 	// and cost PostgreSQL 40 % more CPU per scan; one left a core idle
 	// while its batch committed).
 	vlog := verify.NewLog(st, 2, 512, 32)
+	limits, err := throttle.New(ctx, st, now, log)
+	if err != nil {
+		return nil, err
+	}
 	pseudo := hmac.New(sha256.New, cfg.MasterKey)
 	pseudo.Write([]byte("alumnipass partner pseudonyms v1"))
 	svc := web.Services{
@@ -96,6 +102,7 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 		Verifier: verify.New(st, keys, sealer, vlog, now, cfg.CardCacheSize),
 		Jobs:     jobs.New(st, now),
 		Status:   statusfeed.New(st, keys, now),
+		Throttle: limits,
 	}
 	// The OpenID Provider for partner websites: pairwise subjects from the
 	// partners service's pseudonyms, its token key sealed like the issuer
@@ -119,7 +126,7 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 	if err != nil {
 		return nil, err
 	}
-	return &application{cfg: cfg, log: log, st: st, sealer: sealer, svc: svc, vlog: vlog, server: server, reg: reg}, nil
+	return &application{cfg: cfg, log: log, st: st, sealer: sealer, svc: svc, vlog: vlog, server: server, reg: reg, limits: limits}, nil
 }
 
 // close flushes what is buffered and closes the database.

@@ -84,7 +84,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	return app.server.Listen(ctx, cfg.Addr, cfg.ShutdownTimeout)
 }
 
-// background runs the periodic jobs: key usage flush and retention purge.
+// background runs the periodic jobs: key usage flush and the sweep of
+// ended rate limits (every minute), retention purge.
 func (a *application) background(ctx context.Context) {
 	flush := time.NewTicker(time.Minute)
 	purge := time.NewTicker(6 * time.Hour)
@@ -97,6 +98,9 @@ func (a *application) background(ctx context.Context) {
 		case <-flush.C:
 			if err := a.svc.Auth.FlushUsage(ctx); err != nil {
 				a.log.Warn("flush key usage", "err", err)
+			}
+			if err := a.limits.Sweep(ctx); err != nil {
+				a.log.Warn("sweep rate limits", "err", err)
 			}
 		case <-purge.C:
 			n, err := a.st.PurgeBefore(ctx, time.Now().Add(-a.cfg.Retention))

@@ -27,6 +27,7 @@ const (
 	EventAPIKey     = "api_key"     // a device or HR key was revoked; ID is the key
 	EventPerk       = "perk"        // a partner's perks changed; ID is the partner
 	EventPartner    = "partner"     // a partner or one of its venues changed; ID is the partner
+	EventThrottle   = "throttle"    // a key was blocked by a shared rate limit; ID is "<unix ms until> <key>" (ThrottleNotice)
 	EventReset      = "reset"       // the feed was interrupted or cannot say what changed: drop every cache
 )
 

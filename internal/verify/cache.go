@@ -101,6 +101,11 @@ func (c *cache) len() int {
 
 // invalidate applies one change notice.
 func (c *cache) invalidate(ev store.Event) {
+	if ev.Kind == store.EventThrottle {
+		// A rate limit block (internal/throttle) changes nothing cached
+		// here; a guesser must not be able to empty every cache with it.
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++

@@ -73,6 +73,7 @@ func TestCacheInvalidation(t *testing.T) {
 		{store.Event{Kind: store.EventPerk, ID: "other"}, true, true, true, true},
 		{store.Event{Kind: store.EventAPIKey, ID: "k"}, true, true, true, true},
 		{store.Event{Kind: store.EventSigningKey, ID: "k"}, true, true, true, true},
+		{store.Event{Kind: store.EventThrottle, ID: "1767000000000 vcard:c"}, true, true, true, true},
 		{store.Event{Kind: store.EventReset}, false, false, false, false},
 		{store.Event{Kind: "from-a-newer-version"}, false, false, false, false},
 	}

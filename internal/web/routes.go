@@ -14,6 +14,7 @@ import (
 	"github.com/alumnipass/alumnipass/internal/wallet"
 	"github.com/alumnipass/alumnipass/internal/web/api"
 	"github.com/alumnipass/alumnipass/internal/web/console"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 	"github.com/alumnipass/alumnipass/internal/web/public"
 )
 
@@ -29,6 +30,7 @@ type Services struct {
 	Jobs     *jobs.Service // bulk invitations
 	Status   *statusfeed.Feed
 	OIDC     *oidc.Provider // the OpenID Provider for partner websites
+	Throttle httpkit.Shared // rate limits counted in the database, across instances (internal/throttle)
 }
 
 // routes mounts the surfaces in one place: the static assets, the JSON

@@ -5,11 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alumnipass/alumnipass/internal/config"
 	"github.com/alumnipass/alumnipass/internal/i18n"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 	"github.com/alumnipass/alumnipass/static"
 )
 
@@ -21,7 +23,8 @@ func TestSurfacesMountedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := New(Deps{Config: &config.Config{BodyLimit: 1 << 20}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Registry: prometheus.NewRegistry(), Ready: func(context.Context) error { return nil }, Catalog: cat, Static: static.FS})
+		Registry: prometheus.NewRegistry(), Ready: func(context.Context) error { return nil }, Catalog: cat, Static: static.FS,
+		Services: Services{Throttle: httpkit.NewLocalShared(time.Now)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -60,7 +61,10 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: d.Config, log: d.Log, static: d.Static, svc: d.Services, now: d.Now}
 	s.metrics = httpkit.NewMetrics(d.Registry)
-	s.limits = httpkit.NewLimits(d.Now)
+	if d.Services.Throttle == nil {
+		return nil, errors.New("web: no shared rate limiter (Services.Throttle)")
+	}
+	s.limits = httpkit.NewLimits(d.Now, d.Services.Throttle)
 	render, err := httpkit.NewRenderer(d.Catalog, d.Static, d.Config.CookieSecure)
 	if err != nil {
 		return nil, err

@@ -72,7 +72,10 @@ func newTestApp(t *testing.T, d Deps) *fiber.App {
 	now := func() time.Time { return time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC) }
 	d.Config, d.Now = &config.Config{BaseURL: "https://example.test"}, now
 	d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	d.Limits, d.Metrics, d.Auth = httpkit.NewLimits(now), httpkit.NewMetrics(prometheus.NewRegistry()), tokens{}
+	if d.Limits == nil {
+		d.Limits = httpkit.NewLimits(now, httpkit.NewLocalShared(now))
+	}
+	d.Metrics, d.Auth = httpkit.NewMetrics(prometheus.NewRegistry()), tokens{}
 	app := fiber.New(fiber.Config{ErrorHandler: httpkit.ErrorHandler{Log: d.Log}.Handle})
 	New(d).Routes(app)
 	return app

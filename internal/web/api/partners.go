@@ -158,7 +158,9 @@ func (h *Handler) partnerRedemptions(c *fiber.Ctx) error {
 }
 
 func (h *Handler) pairDevice(c *fiber.Ctx) error {
-	if ok, wait := h.limits.Pairing.Allow("pair:" + c.IP()); !ok {
+	if _, ok, wait, err := h.limits.Pairing.Take(c.UserContext(), c.IP()); err != nil {
+		return err
+	} else if !ok {
 		h.metrics.Throttled.WithLabelValues("pairing").Inc()
 		return httpkit.TooMany(c, wait)
 	}

@@ -30,18 +30,11 @@ func (h *Handler) verify(c *fiber.Ctx) error {
 	}
 	// Throttled keys and cards get the same 429 whatever the code, decided
 	// before it is checked (verify_throttle.go).
-	keySlot, ok, wait := h.limits.BadCodes.Take(p.ID)
-	if !ok {
-		h.metrics.Throttled.WithLabelValues("verify_key").Inc()
+	card := cardOfCode(in.Code)
+	keySlot, cardSlot, limit, wait := h.takeGuess(p.ID, card)
+	if limit != "" {
+		h.metrics.Throttled.WithLabelValues(limit).Inc()
 		return httpkit.TooMany(c, wait)
-	}
-	var cardSlot httpkit.Slot
-	if card := cardOfCode(in.Code); card != "" {
-		if cardSlot, ok, wait = h.limits.BadCard.Take(card); !ok {
-			h.limits.BadCodes.Refund(keySlot)
-			h.metrics.Throttled.WithLabelValues("verify_card").Inc()
-			return httpkit.TooMany(c, wait)
-		}
 	}
 	d, err := h.verifier.Verify(c.UserContext(), p, in.Code)
 	if err != nil || !guessFailure(d.Result) {
@@ -53,6 +46,9 @@ func (h *Handler) verify(c *fiber.Ctx) error {
 		h.limits.BadCard.Refund(cardSlot)
 	}
 	if err != nil {
+		return err
+	}
+	if err := h.countGuess(c, p.ID, card, d.Result); err != nil {
 		return err
 	}
 	h.metrics.Verify.WithLabelValues(d.Result).Inc()

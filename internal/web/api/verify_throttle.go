@@ -1,10 +1,15 @@
 package api
 
 import (
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"github.com/alumnipass/alumnipass/internal/credential"
 	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/web/httpkit"
 )
 
 // The guessing throttle of POST /api/v1/verify.
@@ -23,6 +28,57 @@ import (
 // Failures of a card count across every device key; each key also has its
 // own budget of refused codes, and the keys of a venue are capped
 // (partners.Options.MaxKeysPerVenue).
+//
+// Across instances: each instance bounds a burst with its own budgets,
+// and every failure is also counted in the database after the decision
+// (countGuess). A key or card that passes its budget there is blocked on
+// every instance, which refuses it from memory before the next decision
+// (the same 429, right code or wrong), so a valid scan pays no database
+// round trip. The bound with N instances is in docs/security.md.
+
+// takeGuess refuses a key or card blocked on every instance (a look in
+// memory), then takes this scan's place in the instance's own budgets of
+// the key and the card (may be ""). A refusal names the limit
+// ("verify_key" or "verify_card") and the wait.
+func (h *Handler) takeGuess(keyID, card string) (keySlot, cardSlot httpkit.Slot, limit string, wait time.Duration) {
+	if wait, blocked := h.limits.Guesses.KeyBlocked(keyID); blocked {
+		return keySlot, cardSlot, "verify_key", wait
+	}
+	if card != "" {
+		if wait, blocked := h.limits.Guesses.CardBlocked(card); blocked {
+			return keySlot, cardSlot, "verify_card", wait
+		}
+	}
+	keySlot, ok, wait := h.limits.BadCodes.Take(keyID)
+	if !ok {
+		return keySlot, cardSlot, "verify_key", wait
+	}
+	if card != "" {
+		if cardSlot, ok, wait = h.limits.BadCard.Take(card); !ok {
+			h.limits.BadCodes.Refund(keySlot)
+			return httpkit.Slot{}, cardSlot, "verify_card", wait
+		}
+	}
+	return keySlot, cardSlot, "", 0
+}
+
+// countGuess counts a failure across instances after the decision: the
+// key's, and the card's when the code was stale. A valid scan costs
+// nothing here. When the count cannot be written the answer is withheld
+// (503): a failure the other instances do not learn of would widen the
+// budget.
+func (h *Handler) countGuess(c *fiber.Ctx, keyID, card, result string) error {
+	if !guessFailure(result) {
+		return nil
+	}
+	if result != model.ResultStale {
+		card = ""
+	}
+	if err := h.limits.Guesses.Fail(c.UserContext(), keyID, card); err != nil {
+		return fmt.Errorf("%w (%w)", httpkit.ErrLimitUnavailable, err)
+	}
+	return nil
+}
 
 // guessFailure says whether a verification result counts against the
 // budgets: a code refused as forged, signed by an unknown key, or stale.

@@ -46,7 +46,9 @@ func walletOf(c *fiber.Ctx) *wallet.Wallet {
 }
 
 func (h *Handler) walletEnroll(c *fiber.Ctx) error {
-	if ok, wait := h.limits.Enroll.Allow("enroll:" + c.IP()); !ok {
+	if _, ok, wait, err := h.limits.Enroll.Take(c.UserContext(), c.IP()); err != nil {
+		return err
+	} else if !ok {
 		h.metrics.Throttled.WithLabelValues("enroll").Inc()
 		return httpkit.TooMany(c, wait)
 	}
@@ -97,7 +99,9 @@ func (h *Handler) walletCodePNG(c *fiber.Ctx) error {
 
 func (h *Handler) walletCreateGuestPass(c *fiber.Ctx) error {
 	w := walletOf(c)
-	if ok, wait := h.limits.WalletGuest.Allow(w.Card.ID); !ok {
+	if _, ok, wait, err := h.limits.WalletGuest.Take(c.UserContext(), w.Card.ID); err != nil {
+		return err
+	} else if !ok {
 		h.metrics.Throttled.WithLabelValues("guest_pass").Inc()
 		return httpkit.TooMany(c, wait)
 	}

@@ -79,7 +79,7 @@ func newTestApp(t *testing.T) (*fiber.App, *creations, map[string]*auth.Session)
 	now := func() time.Time { return time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC) }
 	app := fiber.New(fiber.Config{ErrorHandler: httpkit.ErrorHandler{Log: log, Render: render}.Handle})
 	New(Deps{Config: &config.Config{BaseURL: "https://example.test"}, Log: log, Now: now, Render: render, Static: static.FS,
-		Limits: httpkit.NewLimits(now), Metrics: httpkit.NewMetrics(prometheus.NewRegistry()),
+		Limits: httpkit.NewLimits(now, httpkit.NewLocalShared(now)), Metrics: httpkit.NewMetrics(prometheus.NewRegistry()),
 		Auth: sessions{byCookie: byCookie}, Members: m}).Routes(app)
 	return app, m, byCookie
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"strconv"
@@ -267,12 +268,12 @@ func (h *Handler) totpSetupConfirm(c *fiber.Ctx) error {
 	if sess.Admin.TOTPEnabled || sess.MFADone {
 		return c.Redirect(consoleSecondFactorURL(sess.Admin), fiber.StatusSeeOther)
 	}
-	if blocked, wait := h.limits.SignIn.Blocked(totpLimitKey(sess)); blocked {
-		return h.consoleTooMany(c, wait)
-	}
-	wrong, err := h.checkSecondFactor(c, sess)
+	wrong, wait, err := h.checkSecondFactor(c, sess)
 	if err != nil {
 		return err
+	}
+	if wait > 0 {
+		return h.consoleTooMany(c, wait)
 	}
 	if wrong != "" {
 		return h.totpSetupRender(c, fiber.StatusUnauthorized, wrong)
@@ -299,12 +300,12 @@ func (h *Handler) totpCheck(c *fiber.Ctx) error {
 	if !sess.Admin.TOTPEnabled {
 		return c.Redirect("/admin/2fa/setup", fiber.StatusSeeOther)
 	}
-	if blocked, wait := h.limits.SignIn.Blocked(totpLimitKey(sess)); blocked {
-		return h.consoleTooMany(c, wait)
-	}
-	wrong, err := h.checkSecondFactor(c, sess)
+	wrong, wait, err := h.checkSecondFactor(c, sess)
 	if err != nil {
 		return err
+	}
+	if wait > 0 {
+		return h.consoleTooMany(c, wait)
 	}
 	if wrong != "" {
 		return h.signInPage(c, fiber.StatusUnauthorized, "admin_2fa", sess.CSRF, consoleSignInView{Email: sess.Admin.Email, Error: wrong})
@@ -313,24 +314,40 @@ func (h *Handler) totpCheck(c *fiber.Ctx) error {
 }
 
 // checkSecondFactor checks the submitted code, counting wrong ones against
-// the user so that six digits cannot be guessed. A right code renews the
-// session id: the new cookie is set and the old one is dead. It answers the
-// page's message for a wrong code, or "" when the code is right.
-func (h *Handler) checkSecondFactor(c *fiber.Ctx, sess *auth.Session) (wrong string, err error) {
+// the user on every instance so that six digits cannot be guessed. The
+// attempt takes its place before the code is checked (so parallel attempts
+// cannot all pass before the first failure counts) and a right code gives
+// it back. A right code renews the session id: the new cookie is set and
+// the old one is dead. It answers the page's message for a wrong code, ""
+// when the code is right, or a wait when the user is over the limit; when
+// the limit cannot be counted the attempt is refused with an error.
+func (h *Handler) checkSecondFactor(c *fiber.Ctx, sess *auth.Session) (wrong string, wait time.Duration, err error) {
+	ctx := c.UserContext()
+	slot, ok, wait, err := h.limits.SignIn.Take(ctx, sess.Admin.ID)
+	if err != nil || !ok {
+		return "", wait, err
+	}
 	code := strings.ReplaceAll(consoleForm(c, "code"), " ", "")
-	cookie, err := h.auth.CheckTOTP(c.UserContext(), sess, code)
+	cookie, err := h.auth.CheckTOTP(ctx, sess, code)
 	if err == nil {
 		h.setSessionCookie(c, cookie)
-		return "", nil
+		h.refundSignIn(ctx, slot)
+		return "", 0, nil
 	}
 	if !errors.Is(err, model.ErrUnauthorized) {
-		return "", err
+		h.refundSignIn(ctx, slot)
+		return "", 0, err
 	}
-	h.limits.SignIn.Allow(totpLimitKey(sess))
-	return h.cat.T(h.render.Lang(c), "admin.2fa.wrong"), nil
+	return h.cat.T(h.render.Lang(c), "admin.2fa.wrong"), 0, nil
 }
 
-func totpLimitKey(sess *auth.Session) string { return "totp:" + sess.Admin.ID }
+// refundSignIn gives back an attempt that was no wrong code; a refund that
+// fails leaves the user one attempt short for the window, which is logged.
+func (h *Handler) refundSignIn(ctx context.Context, slot httpkit.SharedSlot) {
+	if err := h.limits.SignIn.Refund(ctx, slot); err != nil {
+		h.log.Warn("refund second-factor attempt", "err", err)
+	}
+}
 
 func (h *Handler) adminLogout(c *fiber.Ctx) error {
 	if err := h.auth.SignOut(c.UserContext(), consoleSession(c)); err != nil {

@@ -131,7 +131,7 @@ func (h ErrorHandler) Handle(c *fiber.Ctx, err error) error {
 			level = slog.LevelWarn
 		}
 		h.Log.Log(c.UserContext(), level, "request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "status", status, "err", err)
-		if body.Code != "unavailable" {
+		if status != http.StatusServiceUnavailable { // a 503 says what is unavailable, never internals
 			body.Code, body.Message = "internal", DefaultMessage("internal")
 		}
 	}

@@ -11,9 +11,10 @@ type window struct {
 	n     int
 }
 
-// Limiter allows at most max events per key per period, in this process.
-// Limits are per instance: behind N instances an attacker gets N times the
-// budget, which the limits are sized for (docs/security.md).
+// Limiter allows at most max events per key per period, in this process
+// only: behind N instances it alone would give an attacker N times the
+// budget. It bounds verify's guessing inside one instance; Limits counts
+// across instances (docs/security.md).
 type Limiter struct {
 	mu     sync.Mutex
 	max    int
@@ -68,29 +69,48 @@ func (l *Limiter) sweep(now time.Time) {
 	}
 }
 
-// Limits are the rate limits on guessable things, one set per process,
-// shared by the surfaces (enrolment is limited on the page and the API
-// alike).
+// Limits are the rate limits on guessable things, shared by the surfaces
+// (enrolment is limited on the page and the API alike). The limits on rare
+// requests are counted in the database through Shared, so that they hold
+// across every instance; verify's guessing limits, on the counter's hot
+// path, are counted per instance ahead of the decision (a burst inside one
+// instance, and the "no oracle" rule of api/verify_throttle.go) and their
+// failures also in the database, which blocks a key everywhere once it
+// passes its budget (VerifyGuesses).
 type Limits struct {
-	SignIn      *Limiter // wrong TOTP codes per console user (passwords: auth/signin_throttle.go)
-	Enroll      *Limiter // per client address
-	BadCodes    *Limiter // invalid/stale answers per partner key
-	BadCard     *Limiter // stale answers per card
-	Pairing     *Limiter // pairing attempts per client address
-	WalletGuest *Limiter // guest pass creation per card
-	Recover     *Limiter // lost-phone link requests, per client address and per e-mail
+	SignIn      *SharedLimiter // wrong TOTP codes per console user (passwords: auth/signin_throttle.go)
+	Enroll      *SharedLimiter // per client address
+	Pairing     *SharedLimiter // pairing attempts per client address
+	WalletGuest *SharedLimiter // guest pass creation per card
+	Recover     *SharedLimiter // lost-phone link requests, per client address and per e-mail
+	BadCodes    *Limiter       // invalid/stale answers per partner key, in this instance
+	BadCard     *Limiter       // stale answers per card, in this instance
+	Guesses     *VerifyGuesses // BadCodes and BadCard across instances
 }
 
-// NewLimits builds the limits on the clock now.
-func NewLimits(now func() time.Time) *Limits {
+// Budgets of the limits: events per key per window.
+const (
+	SignInMax, SignInPeriod           = 10, 15 * time.Minute
+	EnrollMax, EnrollPeriod           = 30, 10 * time.Minute
+	PairingMax, PairingPeriod         = 10, 10 * time.Minute
+	WalletGuestMax, WalletGuestPeriod = 20, time.Hour
+	RecoverMax, RecoverPeriod         = 5, time.Hour
+	BadCodesMax, BadCodesPeriod       = 60, time.Minute
+	BadCardMax, BadCardPeriod         = 10, time.Minute
+)
+
+// NewLimits builds the limits on the clock now, counting the shared ones
+// in shared (internal/throttle over the database).
+func NewLimits(now func() time.Time, shared Shared) *Limits {
 	return &Limits{
-		SignIn:      NewLimiter(10, 15*time.Minute, now),
-		Enroll:      NewLimiter(30, 10*time.Minute, now),
-		BadCodes:    NewLimiter(60, time.Minute, now),
-		BadCard:     NewLimiter(10, time.Minute, now),
-		Pairing:     NewLimiter(10, 10*time.Minute, now),
-		WalletGuest: NewLimiter(20, time.Hour, now),
-		Recover:     NewLimiter(5, time.Hour, now),
+		SignIn:      &SharedLimiter{name: "totp", max: SignInMax, period: SignInPeriod, shared: shared},
+		Enroll:      &SharedLimiter{name: "enroll", max: EnrollMax, period: EnrollPeriod, shared: shared},
+		Pairing:     &SharedLimiter{name: "pair", max: PairingMax, period: PairingPeriod, shared: shared},
+		WalletGuest: &SharedLimiter{name: "guest", max: WalletGuestMax, period: WalletGuestPeriod, shared: shared},
+		Recover:     &SharedLimiter{name: "recover", max: RecoverMax, period: RecoverPeriod, shared: shared},
+		BadCodes:    NewLimiter(BadCodesMax, BadCodesPeriod, now),
+		BadCard:     NewLimiter(BadCardMax, BadCardPeriod, now),
+		Guesses:     &VerifyGuesses{shared: shared},
 	}
 }
 

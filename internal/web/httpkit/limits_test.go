@@ -1,6 +1,7 @@
 package httpkit
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -62,4 +63,31 @@ func TestLimiterTakeRefund(t *testing.T) {
 		t.Error("a refund from an ended window freed a place in the new one")
 	}
 	l.Refund(Slot{}) // the zero slot is nothing to give back
+}
+
+// refusingShared refuses every take with no wait left (the window ends
+// right now).
+type refusingShared struct{ *LocalShared }
+
+func (refusingShared) Take(context.Context, string, int, time.Duration) (time.Time, bool, time.Duration, error) {
+	return time.Time{}, false, 0, nil
+}
+
+// A shared refusal always carries a wait, so that no caller can read it as
+// a pass; a take that cannot be counted is ErrLimitUnavailable.
+func TestSharedLimiterRefusal(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	l := NewLimits(c.now, refusingShared{NewLocalShared(c.now)})
+	if _, ok, wait, err := l.SignIn.Take(context.Background(), "admin"); ok || wait < time.Second || err != nil {
+		t.Errorf("refused take: ok %v, wait %v, err %v; want refused with a wait of at least 1s", ok, wait, err)
+	}
+	local := NewLimits(c.now, NewLocalShared(c.now))
+	for i := range SignInMax {
+		if _, ok, _, err := local.SignIn.Take(context.Background(), "admin"); !ok || err != nil {
+			t.Fatalf("take %d within the budget: %v %v", i+1, ok, err)
+		}
+	}
+	if _, ok, wait, _ := local.SignIn.Take(context.Background(), "admin"); ok || wait != SignInPeriod {
+		t.Errorf("take past the budget: ok %v, wait %v; want refused for the window", ok, wait)
+	}
 }

@@ -45,7 +45,9 @@ func (h *Handler) enrollPage(c *fiber.Ctx) error {
 }
 
 func (h *Handler) enrollSubmit(c *fiber.Ctx) error {
-	if ok, wait := h.limits.Enroll.Allow("enroll:" + c.IP()); !ok {
+	if _, ok, wait, err := h.limits.Enroll.Take(c.UserContext(), c.IP()); err != nil {
+		return err
+	} else if !ok {
 		h.metrics.Throttled.WithLabelValues("enroll").Inc()
 		return httpkit.TooMany(c, wait)
 	}

@@ -42,6 +42,12 @@ var now = time.Date(2026, 11, 28, 18, 0, 0, 0, time.UTC)
 
 func newTestApp(t *testing.T, w walletService) *fiber.App {
 	t.Helper()
+	clock := func() time.Time { return now }
+	return newTestAppLimits(t, w, httpkit.NewLimits(clock, httpkit.NewLocalShared(clock)))
+}
+
+func newTestAppLimits(t *testing.T, w walletService, limits *httpkit.Limits) *fiber.App {
+	t.Helper()
 	cat, err := i18n.Load(static.FS, "i18n")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +59,7 @@ func newTestApp(t *testing.T, w walletService) *fiber.App {
 	clock := func() time.Time { return now }
 	app := fiber.New(fiber.Config{ErrorHandler: httpkit.ErrorHandler{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Render: render}.Handle})
 	h := New(Deps{Config: &config.Config{BaseURL: "https://example.test"}, Now: clock, Render: render, Static: static.FS,
-		Limits: httpkit.NewLimits(clock), Metrics: httpkit.NewMetrics(prometheus.NewRegistry()), Wallet: w})
+		Limits: limits, Metrics: httpkit.NewMetrics(prometheus.NewRegistry()), Wallet: w})
 	h.StaticRoutes(app)
 	h.Routes(app)
 	return app

@@ -2,6 +2,8 @@ package public
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
@@ -49,8 +51,13 @@ func (h *Handler) recoverRequest(c *fiber.Ctx) error {
 		return err
 	}
 	email := strings.ToLower(strings.TrimSpace(utils.CopyString(c.FormValue("email"))))
-	for _, key := range []string{"recover:ip:" + c.IP(), "recover:mail:" + email} {
-		if ok, wait := h.limits.Recover.Allow(key); !ok {
+	mail := sha256.Sum256([]byte(email)) // the shared counts hold no e-mail addresses
+	for _, key := range []string{"ip:" + c.IP(), "mail:" + hex.EncodeToString(mail[:])} {
+		_, ok, wait, err := h.limits.Recover.Take(c.UserContext(), key)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			h.metrics.Throttled.WithLabelValues("recover").Inc()
 			c.Set("Retry-After", strconv.Itoa(max(int(wait.Seconds()+0.999), 1)))
 			return h.recoverPage(c, fiber.StatusTooManyRequests, recoverView{State: "limited"})
