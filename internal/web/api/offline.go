@@ -120,10 +120,24 @@ func (h *Handler) uploadOfflineScans(c *fiber.Ctx) error {
 		OfflineResult string `json:"offline_result,omitempty"`
 		Differs       bool   `json:"differs"`
 	}
+	// The guessing limit of online scans holds here too, or an upload of
+	// 100 made-up codes would be an oracle without a budget: a key blocked
+	// on any instance is refused before a code is checked (the scanner
+	// keeps its queue and uploads it later), and every refused code of the
+	// upload counts against the key (and a stale one against its card)
+	// like a scan at the counter.
+	p := httpkit.Principal(c)
+	if wait, blocked := h.limits.Guesses.KeyBlocked(p.ID); blocked {
+		h.metrics.Throttled.WithLabelValues("verify_key").Inc()
+		return httpkit.TooMany(c, wait)
+	}
 	out := make([]answer, 0, len(in.Scans))
 	for _, s := range in.Scans {
-		d, err := h.verifier.VerifyOffline(c.UserContext(), httpkit.Principal(c), s.Code, s.ScannedAt)
+		d, err := h.verifier.VerifyOffline(c.UserContext(), p, s.Code, s.ScannedAt)
 		if err != nil {
+			return err
+		}
+		if err := h.countGuess(c, p.ID, cardOfCode(s.Code), d.Result); err != nil {
 			return err
 		}
 		differs := s.OfflineResult != "" && s.OfflineResult != d.Result &&

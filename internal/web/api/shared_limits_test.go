@@ -116,3 +116,42 @@ func TestSharedLimitFailsClosed(t *testing.T) {
 		}
 	}
 }
+
+// Uploaded offline scans meet the same guessing limit: a key blocked
+// elsewhere uploads nothing (429 before any code is checked), and each
+// refused code of an upload is counted; a count that cannot be written
+// withholds the answer.
+func TestOfflineUploadMeetsTheGuessingLimit(t *testing.T) {
+	body := `{"scans":[{"code":"AP1:a","scanned_at":"2026-11-28T08:59:00Z"},{"code":"AP1:b","scanned_at":"2026-11-28T08:59:10Z"},{"code":"AP1:c","scanned_at":"2026-11-28T08:59:20Z"}]}`
+
+	v := &scans{result: model.ResultInvalid}
+	spy := &sharedSpy{}
+	do := newSpyApp(t, v, spy)
+	if status, out := do(http.MethodPost, "/api/v1/verify/offline", "device", body); status != 200 {
+		t.Fatalf("upload of 3 refused codes: %d %v", status, out)
+	}
+	if n := spy.trips.Load(); n != 3 {
+		t.Errorf("3 refused codes made %d shared calls; want 3 (one failure each)", n)
+	}
+
+	spy.down = true
+	status, out := do(http.MethodPost, "/api/v1/verify/offline", "device", body)
+	if e, _ := out["error"].(map[string]any); status != 503 || e["code"] != "rate_limit_unavailable" {
+		t.Errorf("failures that cannot be counted: %d %v; want 503 rate_limit_unavailable", status, out)
+	}
+
+	blockedV := &scans{result: model.ResultValid}
+	blocked := &sharedSpy{blocked: map[string]bool{"vkey:key-1": true}}
+	doBlocked := newSpyApp(t, blockedV, blocked)
+	status, out = doBlocked(http.MethodPost, "/api/v1/verify/offline", "device", body)
+	if e, _ := out["error"].(map[string]any); status != 429 || e["code"] != "rate_limited" || blockedV.calls != 0 {
+		t.Errorf("a blocked key's upload: %d %v after %d checks; want 429 without a check", status, out, blockedV.calls)
+	}
+
+	valid := &scans{result: model.ResultValid}
+	spyValid := &sharedSpy{}
+	doValid := newSpyApp(t, valid, spyValid)
+	if status, _ := doValid(http.MethodPost, "/api/v1/verify/offline", "device", body); status != 200 || spyValid.trips.Load() != 0 {
+		t.Errorf("an upload of valid scans: %d with %d shared calls; want 200 and none", status, spyValid.trips.Load())
+	}
+}
