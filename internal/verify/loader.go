@@ -90,19 +90,7 @@ func (l *cardLoader) reader() {
 	defer l.wg.Done()
 	batch := make([]*cardRequest, 0, l.maxBatch)
 	for r := range l.queue {
-		batch = append(batch[:0], r)
-	drain:
-		for len(batch) < l.maxBatch {
-			select {
-			case q, ok := <-l.queue:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, q)
-			default:
-				break drain
-			}
-		}
+		batch = drainQueue(l.queue, append(batch[:0], r), l.maxBatch)
 		l.read(batch)
 	}
 }

@@ -129,10 +129,14 @@ func (l *Log) worker() {
 }
 
 // drain adds what is queued now, up to maxBatch, without waiting.
-func (l *Log) drain(batch []*pending) []*pending {
-	for len(batch) < l.maxBatch {
+func (l *Log) drain(batch []*pending) []*pending { return drainQueue(l.queue, batch, l.maxBatch) }
+
+// drainQueue adds to batch what queue holds now, up to max in all, without
+// waiting (the batching of the log's writers and of the card reads).
+func drainQueue[T any](queue <-chan T, batch []T, max int) []T {
+	for len(batch) < max {
 		select {
-		case q, ok := <-l.queue:
+		case q, ok := <-queue:
 			if !ok {
 				return batch
 			}
