@@ -29,7 +29,7 @@ build:
 ## test: the whole suite, race detector on, both databases, browser tests; then the
 ## front-end modules' own tests (TOTP, device key, offline decision) with Node's test runner
 test:
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 60m ./...
 	node --test static/js/
 
 ## bench: load tests against real servers on PostgreSQL and SQLite, plus the micro-benchmarks
