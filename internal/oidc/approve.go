@@ -26,6 +26,9 @@ type Pending struct {
 	// RedirectOrigin is the partner's origin the approval returns to (the
 	// consent page allows its form to end there).
 	RedirectOrigin string
+	// UserCode is the code of a sign-in finished on another device (the
+	// phone shows it for the member to compare), "" otherwise.
+	UserCode string
 }
 
 func requestGone() error {
@@ -59,8 +62,12 @@ func (p *Provider) Pending(ctx context.Context, id string) (*Pending, error) {
 	if u, err := url.Parse(r.RedirectURI); err == nil {
 		origin = u.Scheme + "://" + u.Host
 	}
-	return &Pending{ID: r.ID, PartnerName: c.PartnerName, ClientName: c.Name, LogoURL: c.LogoURL, RedirectOrigin: origin,
-		WantsProfile: slices.Contains(scopes, "profile"), WantsEmail: slices.Contains(scopes, "email")}, nil
+	pend := &Pending{ID: r.ID, PartnerName: c.PartnerName, ClientName: c.Name, LogoURL: c.LogoURL, RedirectOrigin: origin,
+		WantsProfile: slices.Contains(scopes, "profile"), WantsEmail: slices.Contains(scopes, "email")}
+	if r.UserCode != nil {
+		pend.UserCode = *r.UserCode
+	}
+	return pend, nil
 }
 
 // NotEligibleCode is the problem code of an approval by a member who is

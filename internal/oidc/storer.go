@@ -26,6 +26,8 @@ type Storer interface {
 	OIDCAuthRequest(ctx context.Context, id string) (*store.OIDCAuthRequest, error)
 	ApproveOIDCAuthRequest(ctx context.Context, id, memberID, subject string, shareProfile bool, now time.Time) error
 	ExpireOIDCAuthRequest(ctx context.Context, id string, now time.Time) error
+	SetOIDCUserCode(ctx context.Context, id, code, browserHash string, now time.Time) error
+	OIDCAuthRequestByUserCode(ctx context.Context, code string) (*store.OIDCAuthRequest, error)
 	SetOIDCCode(ctx context.Context, id, codeHash string) error
 	ConsumeOIDCCode(ctx context.Context, codeHash string, now time.Time) (*store.OIDCAuthRequest, error)
 	CreateOIDCAccessToken(ctx context.Context, t *store.OIDCAccessToken) error

@@ -42,6 +42,11 @@ type OIDCAuthRequest struct {
 	CodeUsedAt          *time.Time `db:"code_used_at"`
 	CreatedAt           time.Time  `db:"created_at"`
 	ExpiresAt           time.Time  `db:"expires_at"`
+	// UserCode is set when the sign-in is finished on another device: the
+	// code the member confirms in the wallet. BrowserHash binds the
+	// browser that shows it (the hash of its cookie).
+	UserCode    *string `db:"user_code"`
+	BrowserHash *string `db:"browser_hash"`
 }
 
 // OIDCAccessToken is an issued access token, stored by the hash of its id.
@@ -154,7 +159,8 @@ func (c *Conn) CreateOIDCAuthRequest(ctx context.Context, r *OIDCAuthRequest) er
 }
 
 const oidcAuthRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, response_mode, code_challenge,
-	code_challenge_method, member_id, subject, share_profile, auth_time, code_used_at, created_at, expires_at
+	code_challenge_method, member_id, subject, share_profile, auth_time, code_used_at, created_at, expires_at,
+	user_code, browser_hash
 	FROM oidc_auth_requests`
 
 // OIDCAuthRequest returns one authorization request.
@@ -163,6 +169,36 @@ func (c *Conn) OIDCAuthRequest(ctx context.Context, id string) (*OIDCAuthRequest
 	var r OIDCAuthRequest
 	if err := c.x.GetContext(ctx, &r, c.q(q), id); err != nil {
 		return nil, fmt.Errorf("oidc auth request: %w", mapErr(err))
+	}
+	return &r, nil
+}
+
+// SetOIDCUserCode gives a pending, unexpired request that has none the user
+// code of a sign-in on another device, bound to the browser whose cookie
+// hashes to browserHash. It returns ErrConflict when the request already
+// has a code (another tab or browser got there first), is no longer
+// pending, or when the code is taken by another request: the caller reads
+// the request again to tell which, and draws another code for the last.
+func (c *Conn) SetOIDCUserCode(ctx context.Context, id, code, browserHash string, now time.Time) error {
+	const q = `
+		UPDATE oidc_auth_requests SET user_code = ?, browser_hash = ?
+		WHERE id = ? AND user_code IS NULL AND member_id IS NULL AND expires_at > ?`
+	res, err := c.x.ExecContext(ctx, c.q(q), code, browserHash, id, c.ts(now))
+	if err != nil {
+		return fmt.Errorf("set oidc user code: %w", mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("oidc auth request %s has a user code already or is not pending: %w", id, model.ErrConflict)
+	}
+	return nil
+}
+
+// OIDCAuthRequestByUserCode returns the request a user code was given to.
+func (c *Conn) OIDCAuthRequestByUserCode(ctx context.Context, code string) (*OIDCAuthRequest, error) {
+	const q = `SELECT ` + oidcAuthRequestColumns + ` WHERE user_code = ?`
+	var r OIDCAuthRequest
+	if err := c.x.GetContext(ctx, &r, c.q(q), code); err != nil {
+		return nil, fmt.Errorf("oidc auth request by user code: %w", mapErr(err))
 	}
 	return &r, nil
 }

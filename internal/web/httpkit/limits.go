@@ -83,6 +83,7 @@ type Limits struct {
 	Pairing     *SharedLimiter // pairing attempts per client address
 	WalletGuest *SharedLimiter // guest pass creation per card
 	Recover     *SharedLimiter // lost-phone link requests, per client address and per e-mail
+	UserCode    *SharedLimiter // user codes of a sign-in on another device that match nothing, per client address and per member
 	BadCodes    *Limiter       // invalid/stale answers per partner key, in this instance
 	BadCard     *Limiter       // stale answers per card, in this instance
 	Guesses     *VerifyGuesses // BadCodes and BadCard across instances
@@ -95,6 +96,7 @@ const (
 	PairingMax, PairingPeriod         = 10, 10 * time.Minute
 	WalletGuestMax, WalletGuestPeriod = 20, time.Hour
 	RecoverMax, RecoverPeriod         = 5, time.Hour
+	UserCodeMax, UserCodePeriod       = 10, 10 * time.Minute
 	BadCodesMax, BadCodesPeriod       = 60, time.Minute
 	BadCardMax, BadCardPeriod         = 10, time.Minute
 )
@@ -108,6 +110,7 @@ func NewLimits(now func() time.Time, shared Shared) *Limits {
 		Pairing:     &SharedLimiter{name: "pair", max: PairingMax, period: PairingPeriod, shared: shared},
 		WalletGuest: &SharedLimiter{name: "guest", max: WalletGuestMax, period: WalletGuestPeriod, shared: shared},
 		Recover:     &SharedLimiter{name: "recover", max: RecoverMax, period: RecoverPeriod, shared: shared},
+		UserCode:    &SharedLimiter{name: "usercode", max: UserCodeMax, period: UserCodePeriod, shared: shared},
 		BadCodes:    NewLimiter(BadCodesMax, BadCodesPeriod, now),
 		BadCard:     NewLimiter(BadCardMax, BadCardPeriod, now),
 		Guesses:     &VerifyGuesses{shared: shared},

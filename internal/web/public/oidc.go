@@ -3,6 +3,7 @@ package public
 import (
 	"context"
 	"errors"
+	"html/template"
 	"net/url"
 	"strings"
 
@@ -19,16 +20,36 @@ type signIns interface {
 	Pending(ctx context.Context, id string) (*oidc.Pending, error)
 	Approve(ctx context.Context, id, memberID string, shareProfile bool) (string, error)
 	Deny(ctx context.Context, id string) (string, error)
+	// The sign-in finished on another device (oidc_device.go).
+	ShowOnOtherDevice(ctx context.Context, id, secret string) (*oidc.OtherDeviceCode, error)
+	Wait(ctx context.Context, id, secret string) (oidc.Waiting, string, error)
+	PendingByUserCode(ctx context.Context, typed string) (*oidc.Pending, error)
 }
 
 type approveView struct {
-	State       string // hop, consent, refused, no_wallet
+	// State: hop, consent, refused, no_wallet; on the device without the
+	// wallet other_device; on the phone, from a user code, enter,
+	// approved_elsewhere, denied_elsewhere.
+	State       string
 	HopURL      string
 	ID          string
 	ClientName  string
 	PartnerName string
 	LogoURL     string
 	AsksProfile bool
+	// Device: the consent is for a sign-in on another device, answered
+	// by its user code (shown, to compare with the other screen).
+	Device   bool
+	UserCode string
+	// The waiting device's page: the QR of DeviceURL, the wait and
+	// continue URLs its script uses.
+	QR          template.URL
+	DeviceURL   string
+	WaitURL     string
+	ContinueURL string
+	Minutes     int
+	// Error is a message above the code form (a code that matches nothing).
+	Error string
 }
 
 // approveCSP lets the consent form end at the partner (the approval
@@ -63,11 +84,11 @@ func (h *Handler) approvePage(c *fiber.Ctx) error {
 		if c.Query("hop") == "" {
 			return render(fiber.StatusOK, approveView{State: "hop", HopURL: "/oidc/approve?hop=1&id=" + url.QueryEscape(p.ID)})
 		}
-		return render(fiber.StatusOK, approveView{State: "no_wallet"})
+		return h.otherDevicePage(c, p, render)
 	}
 	w, err := h.wallet.Open(c.UserContext(), utils.CopyString(tok))
 	if errors.Is(err, model.ErrUnauthorized) {
-		return render(fiber.StatusOK, approveView{State: "no_wallet"})
+		return h.otherDevicePage(c, p, render)
 	}
 	if err != nil {
 		return err

@@ -81,4 +81,8 @@ func (h *Handler) Routes(a fiber.Router) {
 	a.Get("/scan", h.scanPage)
 	a.Get("/oidc/approve", h.approvePage)
 	a.Post("/oidc/approve", h.approveSubmit)
+	a.Get("/oidc/approve/wait", h.approveWait)
+	a.Get("/oidc/approve/continue", h.approveContinue)
+	a.Get("/oidc/device", h.devicePage)
+	a.Post("/oidc/device", h.deviceSubmit)
 }
