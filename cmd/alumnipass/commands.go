@@ -91,7 +91,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError("keys takes list, rotate, retire KID, rotate-oidc or rewrap")
+		return usageError("keys takes list, rotate, retire KID, rotate-oidc, retire-oidc KID or rewrap")
 	}
 	cli := &model.Principal{Kind: "cli", ID: "cli", Name: "alumnipass keys", Role: model.RoleAdmin}
 	return withStore(ctx, stderr, true, func(st *store.Store, env *cliEnv) error {
@@ -132,6 +132,21 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			for _, k := range infos {
 				fmt.Fprintf(stdout, "%s  %-8s %s\n", k.Kid, k.Status, k.Created.Format(time.RFC3339))
 			}
+			oks, err := st.OIDCSigningKeys(ctx)
+			if err != nil {
+				return err
+			}
+			for _, k := range oks { // the OpenID Provider's token keys, "oidc-…"
+				fmt.Fprintf(stdout, "%s  %-8s %s\n", k.KeyID, k.Status, k.CreatedAt.Format(time.RFC3339))
+			}
+		case "retire-oidc":
+			if len(args) != 2 {
+				return usageError("keys retire-oidc takes a key id")
+			}
+			if err := oidc.RetireSigningKey(ctx, st, time.Now, cli, args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "OpenID token signing key %s retired: it has left the JWKS\n", args[1])
 		case "rotate-oidc":
 			kid, err := oidc.RotateSigningKey(ctx, st, sealer, time.Now, cli)
 			if err != nil {
@@ -153,7 +168,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			fmt.Fprintf(stdout, "signing key %s retired: codes it signed now answer unknown_key\n", args[1])
 		default:
-			return usageError("keys takes list, rotate, retire KID, rotate-oidc or rewrap")
+			return usageError("keys takes list, rotate, retire KID, rotate-oidc, retire-oidc KID or rewrap")
 		}
 		return nil
 	})

@@ -20,7 +20,7 @@ Usage:
   alumnipass migrate up|status              apply or list schema migrations
   alumnipass token create --role hr --name NAME
                                             print a new HR API token (shown once)
-  alumnipass keys list|rotate|retire KID|rewrap
+  alumnipass keys list|rotate|retire KID|rotate-oidc|retire-oidc KID|rewrap
                                             manage signing keys and the master key
   alumnipass import [--dry-run] [--encoding=cp932] FILE
                                             import members from an HR CSV export

@@ -485,7 +485,9 @@ func TestOIDCConsoleClients(t *testing.T) {
 
 // TestOIDCKeyRotation: `keys rotate-oidc` adds a new token signing key:
 // the JWKS then holds both, a new ID token is signed with the new key and
-// still verifies with go-oidc, and the rotation is audited.
+// still verifies with go-oidc, and the rotation is audited; `keys
+// retire-oidc` then takes the old key out of the JWKS (never the active
+// one), audited too.
 func TestOIDCKeyRotation(t *testing.T) {
 	env := map[string]string{
 		"DATABASE_URL":          storetest.NewPostgresDB(t),
@@ -527,5 +529,35 @@ func TestOIDCKeyRotation(t *testing.T) {
 	audit := ts.must(ts.do("GET", "/api/v1/audit", ts.HRToken, nil), 200)
 	if !strings.Contains(string(audit.Body), "oidc_key.rotate") {
 		t.Fatal("the rotation is not audited")
+	}
+
+	// The old key can then be retired out of the JWKS; the active one cannot.
+	active := after[0]
+	if active == before[0] {
+		active = after[1]
+	}
+	if out, err := runCLI(t, env, "keys", "retire-oidc", active); err == nil {
+		t.Fatalf("retire-oidc of the active key succeeded: %q", out)
+	}
+	if out, err := runCLI(t, env, "keys", "retire-oidc", before[0]); err != nil || !strings.Contains(out, "retired") {
+		t.Fatalf("retire-oidc: %q %v", out, err)
+	}
+	if kids := jwks(); len(kids) != 1 || kids[0] != active {
+		t.Fatalf("JWKS after retiring %s: %v", before[0], kids)
+	}
+	if out, err := runCLI(t, env, "keys", "retire-oidc", before[0]); err == nil {
+		t.Fatalf("retiring a retired key again succeeded: %q", out)
+	}
+	if out, _ := runCLI(t, env, "keys", "list"); !strings.Contains(out, before[0]+"  retired") || !strings.Contains(out, active+"  active") {
+		t.Fatalf("keys list does not show the OpenID keys' states:\n%s", out)
+	}
+	x = exchange(t, ts, site, codeFor(t, ts, site, f.WalletToken, verifier), site.URL+"/cb", verifier)
+	raw, _ = x.JSON["id_token"].(string)
+	if _, err := site.provider.Verifier(&gooidc.Config{ClientID: site.ClientID}).Verify(context.Background(), raw); err != nil {
+		t.Fatalf("ID token after retiring the old key: %v", err)
+	}
+	audit = ts.must(ts.do("GET", "/api/v1/audit?action=oidc_key.retire", ts.HRToken, nil), 200)
+	if n := len(audit.JSON["entries"].([]any)); n != 1 {
+		t.Fatalf("oidc_key.retire audited %d times: %s", n, audit.Body)
 	}
 }

@@ -31,6 +31,23 @@ func RotateSigningKey(ctx context.Context, st Storer, sealer *seal.Sealer, now f
 	return kid, nil
 }
 
+// RetireSigningKey takes a verify-only token signing key out of the JWKS
+// (`alumnipass keys retire-oidc KID`): ID tokens it signed stop verifying,
+// which matters for minutes only, as they live AccessTokenTTL. The active
+// key cannot be retired. Audited.
+func RetireSigningKey(ctx context.Context, st Storer, now func() time.Time, p *model.Principal, kid string) error {
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.RetireOIDCSigningKey(ctx, kid, now()); err != nil {
+			return err
+		}
+		return tx.InsertAudit(ctx, p.Audit(uuid.Must(uuid.NewV7()).String(), now(), "oidc_key.retire", "oidc_key", kid, "", ""))
+	})
+	if err != nil {
+		return fmt.Errorf("retire oidc key: %w", err)
+	}
+	return nil
+}
+
 // Rewrap re-seals the token signing keys under a new master key (`keys
 // rewrap`); it returns how many it changed.
 func Rewrap(ctx context.Context, st Storer, old, cur *seal.Sealer) (int, error) {

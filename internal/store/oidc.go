@@ -126,6 +126,21 @@ func (c *Conn) OIDCSigningKeys(ctx context.Context) ([]model.SigningKey, error) 
 	return ks, nil
 }
 
+// RetireOIDCSigningKey takes a verify-only token signing key out of the
+// JWKS: ID tokens it signed no longer verify. The active key cannot be
+// retired (ErrConflict); rotate first.
+func (c *Conn) RetireOIDCSigningKey(ctx context.Context, kid string, now time.Time) error {
+	const q = `UPDATE oidc_signing_keys SET status = 'retired', retired_at = ? WHERE kid = ? AND status = 'verify'`
+	res, err := c.x.ExecContext(ctx, c.q(q), c.ts(now), kid)
+	if err != nil {
+		return fmt.Errorf("retire oidc signing key: %w", mapErr(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("oidc signing key %s is not a verify-only key: %w", kid, model.ErrConflict)
+	}
+	return nil
+}
+
 // AddOIDCSigningKey stores a token signing key; an active one makes the
 // older active keys verify-only, so exactly one signs and the others stay in
 // the JWKS until retired.
