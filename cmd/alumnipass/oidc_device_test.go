@@ -185,7 +185,8 @@ func TestOIDCSignInOnAnotherDevice(t *testing.T) {
 		if h := stranger.get(ts.URL + "/oidc/device?code=" + code2); h.Status != 200 || !strings.Contains(h.Body, `data-state="hop"`) {
 			t.Fatalf("no wallet, first visit: %d %.300s", h.Status, h.Body)
 		}
-		if h := stranger.get(ts.URL + "/oidc/device?hop=1&code=" + code2); h.Status != http.StatusUnauthorized || !strings.Contains(h.Body, `id="oidc-no-wallet"`) {
+		if h := stranger.get(ts.URL + "/oidc/device?hop=1&code=" + code2); h.Status != http.StatusUnauthorized || !strings.Contains(h.Body, `id="oidc-no-wallet"`) ||
+			!strings.Contains(h.Body, `id="oidc-no-wallet-user-code">`+code2+`<`) {
 			t.Fatalf("no wallet: %d %.300s", h.Status, h.Body)
 		}
 

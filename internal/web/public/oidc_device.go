@@ -116,11 +116,11 @@ func (h *Handler) deviceWallet(c *fiber.Ctx, render func(int, approveView) error
 			// that the browser sends the SameSite=Strict wallet cookie.
 			return nil, render(fiber.StatusOK, approveView{State: "hop", HopURL: "/oidc/device?hop=1&code=" + url.QueryEscape(c.Query("code"))})
 		}
-		return nil, render(fiber.StatusUnauthorized, approveView{State: "no_wallet"})
+		return nil, render(fiber.StatusUnauthorized, h.deviceNoWallet(c))
 	}
 	w, err := h.wallet.Open(c.UserContext(), utils.CopyString(tok))
 	if errors.Is(err, model.ErrUnauthorized) {
-		return nil, render(fiber.StatusUnauthorized, approveView{State: "no_wallet"})
+		return nil, render(fiber.StatusUnauthorized, h.deviceNoWallet(c))
 	}
 	if err != nil {
 		return nil, err
@@ -129,6 +129,22 @@ func (h *Handler) deviceWallet(c *fiber.Ctx, render func(int, approveView) error
 		return nil, render(fiber.StatusForbidden, approveView{State: "refused"})
 	}
 	return w, nil
+}
+
+// deviceNoWallet is /oidc/device in a browser without the wallet, as when
+// the camera opens the QR in a browser other than the one the card lives
+// in (an installed card on iOS keeps its own cookies): the page says to
+// open the card and type the code, and shows it.
+func (h *Handler) deviceNoWallet(c *fiber.Ctx) approveView {
+	code := c.Query("code")
+	if c.Method() == fiber.MethodPost {
+		code = c.FormValue("code")
+	}
+	v := approveView{State: "no_wallet", Device: true}
+	if n := oidc.NormalizeUserCode(code); n != "" {
+		v.UserCode = oidc.FormatUserCode(n)
+	}
+	return v
 }
 
 // errUserCodeLimited: too many codes that matched nothing.
