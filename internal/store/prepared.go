@@ -34,15 +34,23 @@ func (c *Conn) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
 			return nil, fmt.Errorf("prepare: %w", mapErr(err))
 		}
 		s.prepMu.Lock()
-		if stmt, ok = s.stmts[query]; ok {
-			_ = prepared.Close() // another caller was first
-		} else {
+		first, dup := s.stmts[query]
+		if !dup {
 			if s.stmts == nil {
 				s.stmts = map[string]*sqlx.Stmt{}
 			}
-			s.stmts[query], stmt = prepared, prepared
+			s.stmts[query] = prepared
 		}
 		s.prepMu.Unlock()
+		stmt = prepared
+		if dup {
+			// Another caller was first. Close outside prepMu: closing
+			// waits for the connection it was prepared on, which may be
+			// inside a transaction that itself waits for prepMu (the
+			// deadlock of TestConcurrentRedemptions in CI, 2026-11-28).
+			_ = prepared.Close()
+			stmt = first
+		}
 	}
 	if c.tx != nil {
 		return c.tx.tx.StmtxContext(ctx, stmt), nil

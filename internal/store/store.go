@@ -120,11 +120,12 @@ func (s *Store) Events() *Events { return s.events }
 func (s *Store) Close() error {
 	s.events.close()
 	s.prepMu.Lock()
-	if s.logStmt != nil {
-		_ = s.logStmt.Close()
-		s.logStmt = nil
-	}
+	logStmt := s.logStmt
+	s.logStmt = nil
 	s.prepMu.Unlock()
+	if logStmt != nil {
+		_ = logStmt.Close()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}

@@ -244,17 +244,29 @@ func (s *Store) logScansPostgres(ctx context.Context, rows []ScanRecord) (map[st
 
 // logScansStmt prepares logScansSQL once for the pool; database/sql
 // prepares it again on each connection that runs it, and after a reconnect.
+// prepMu is never held while waiting for the database: preparing waits for
+// a free connection, and a transaction holding one may need prepMu.
 func (s *Store) logScansStmt(ctx context.Context) (*sql.Stmt, error) {
 	s.prepMu.Lock()
-	defer s.prepMu.Unlock()
-	if s.logStmt != nil {
-		return s.logStmt, nil
+	stmt := s.logStmt
+	s.prepMu.Unlock()
+	if stmt != nil {
+		return stmt, nil
 	}
 	stmt, err := s.db.PrepareContext(ctx, logScansSQL)
 	if err != nil {
 		return nil, fmt.Errorf("prepare log scans: %w", mapErr(err))
 	}
-	s.logStmt = stmt
+	s.prepMu.Lock()
+	first := s.logStmt
+	if first == nil {
+		s.logStmt = stmt
+	}
+	s.prepMu.Unlock()
+	if first != nil {
+		_ = stmt.Close() // another writer was first
+		return first, nil
+	}
 	return stmt, nil
 }
 
