@@ -35,6 +35,7 @@ type Service struct {
 	pseudonymKey []byte
 	tokyo        *time.Location
 	opt          Options
+	redemptions  *redemptionBatcher
 }
 
 // Options are the partner settings of the configuration.
@@ -55,7 +56,7 @@ func New(st Storer, pseudonymKey []byte, now func() time.Time, opt Options) *Ser
 	if opt.MaxKeysPerVenue <= 0 {
 		opt.MaxKeysPerVenue = DefaultMaxKeysPerVenue
 	}
-	return &Service{st: st, now: now, pseudonymKey: pseudonymKey, tokyo: model.JST(), opt: opt}
+	return &Service{st: st, now: now, pseudonymKey: pseudonymKey, tokyo: model.JST(), opt: opt, redemptions: newRedemptionBatcher(st)}
 }
 
 // PartnerInput creates a partner with its first venue.

@@ -88,7 +88,8 @@ func (s *Service) Redeem(ctx context.Context, p *model.Principal, idemKey string
 // redeemOnce reads every fact in one statement, decides in memory, and
 // writes: a redemption of a perk without limits and without a guest pass
 // is one more statement (the insert re-checks the standing as it writes),
-// so the counter transaction costs two round trips; limits and guest
+// shared with the concurrent ones, so the counter transaction costs two
+// round trips and a share of a commit; limits and guest
 // passes add their guarded updates, in one transaction with the insert.
 func (s *Service) redeemOnce(ctx context.Context, p *model.Principal, idemKey string, in RedeemInput) (*Redemption, error) {
 	f, err := s.st.RedemptionFacts(ctx, p.ID, idemKey, in.VerificationID, in.PerkID)
@@ -107,7 +108,9 @@ func (s *Service) redeemOnce(ctx context.Context, p *model.Principal, idemKey st
 	}
 	perk, pass, cardID := f.Perk, f.Pass, f.Card.ID
 	if pass == nil && perk.LimitPerDay == 0 && perk.LimitPerMonth == 0 {
-		if err := s.st.InsertRedemptionIfStanding(ctx, r, cardID); err != nil {
+		// Written with the other counters' redemptions of this moment, in
+		// one statement and one commit (redeem_batch.go).
+		if err := s.redemptions.Insert(ctx, r, cardID); err != nil {
 			return nil, err
 		}
 		return toRedemption(r, false), nil

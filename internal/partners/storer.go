@@ -17,6 +17,7 @@ type Storer interface {
 	ActiveVenueKeys(ctx context.Context, venueID string) (int, error)
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
 	InsertRedemptionIfStanding(ctx context.Context, r *model.Redemption, cardID string) error
+	InsertRedemptionsIfStanding(ctx context.Context, rows []store.RedemptionInsert) ([]error, error)
 	Partner(ctx context.Context, id string) (*model.Partner, error)
 	Member(ctx context.Context, id string) (*model.Member, error)
 	Perk(ctx context.Context, id string) (*model.Perk, error)

@@ -1,0 +1,103 @@
+package partners
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/alumnipass/alumnipass/internal/model"
+	"github.com/alumnipass/alumnipass/internal/store"
+)
+
+// redemptionBatcher writes the redemptions of perks without limits or guest
+// passes (the common counter transaction) together: whoever is waiting
+// when a writer starts goes into its statement, so that concurrent
+// counters share one statement and one commit (store.InsertRedemptionsIfStanding)
+// instead of a commit each. Every row keeps its own answer. A lone
+// redemption is written at once, by the one-row statement. There is no
+// background goroutine to stop: a writer runs while rows wait, then ends.
+type redemptionBatcher struct {
+	st         batchStorer
+	maxBatch   int
+	maxWriters int
+
+	mu      sync.Mutex
+	pending []*pendingRedemption
+	writers int
+}
+
+type batchStorer interface {
+	InsertRedemptionsIfStanding(ctx context.Context, rows []store.RedemptionInsert) ([]error, error)
+}
+
+type pendingRedemption struct {
+	row  store.RedemptionInsert
+	done chan error
+}
+
+// Batching bounds: rows per statement, and statements in flight (each holds
+// a database connection while it runs).
+const (
+	redeemMaxBatch   = 100
+	redeemMaxWriters = 4
+)
+
+func newRedemptionBatcher(st batchStorer) *redemptionBatcher {
+	return &redemptionBatcher{st: st, maxBatch: redeemMaxBatch, maxWriters: redeemMaxWriters}
+}
+
+// Insert writes r (standing read from cardID) and returns its answer, as
+// store.InsertRedemptionIfStanding would. Once queued the row is written
+// even if ctx ends, as a transaction that has been sent is.
+func (b *redemptionBatcher) Insert(ctx context.Context, r *model.Redemption, cardID string) error {
+	p := &pendingRedemption{row: store.RedemptionInsert{R: r, CardID: cardID}, done: make(chan error, 1)}
+	b.mu.Lock()
+	b.pending = append(b.pending, p)
+	start := b.writers < b.maxWriters
+	if start {
+		b.writers++
+	}
+	b.mu.Unlock()
+	if start {
+		go b.write()
+	}
+	return <-p.done
+}
+
+// write takes what waits, up to maxBatch, writes it, and goes on until
+// nothing waits.
+func (b *redemptionBatcher) write() {
+	for {
+		b.mu.Lock()
+		n := min(len(b.pending), b.maxBatch)
+		if n == 0 {
+			b.writers--
+			b.mu.Unlock()
+			return
+		}
+		batch := make([]*pendingRedemption, n)
+		copy(batch, b.pending)
+		b.pending = append(b.pending[:0], b.pending[n:]...)
+		b.mu.Unlock()
+		b.flush(batch)
+	}
+}
+
+func (b *redemptionBatcher) flush(batch []*pendingRedemption) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows := make([]store.RedemptionInsert, len(batch))
+	for i, p := range batch {
+		rows[i] = p.row
+	}
+	errs, err := b.st.InsertRedemptionsIfStanding(ctx, rows)
+	for i, p := range batch {
+		switch {
+		case err != nil:
+			p.done <- fmt.Errorf("insert redemptions: %w", err)
+		default:
+			p.done <- errs[i]
+		}
+	}
+}
