@@ -249,7 +249,9 @@ func TestOIDCRefusals(t *testing.T) {
 			}
 			req, _ = http.NewRequest("GET", ts.URL+a.Location+"&hop=1", nil)
 			hop := oidcDo(t, req)
-			if hop.Status != 200 || !strings.Contains(hop.Body, `data-state="no_wallet"`) || strings.Contains(hop.Body, `id="oidc-form"`) {
+			// Without a wallet here the page offers the phone instead: a QR
+			// and a user code, never the approval form.
+			if hop.Status != 200 || !strings.Contains(hop.Body, `data-state="other_device"`) || !strings.Contains(hop.Body, `id="oidc-user-code"`) || strings.Contains(hop.Body, `id="oidc-form"`) {
 				t.Fatalf("after the hop, still without the cookie: %d %s", hop.Status, hop.Body)
 			}
 			bogus := approveAs(t, ts, "apw_not_a_wallet", strings.TrimPrefix(a.Location, "/oidc/approve?id="), "approve")
