@@ -109,13 +109,26 @@ func TestInsertRedemptionsGivesEachRowItsAnswer(t *testing.T) {
 				IdempotencyKey: uuid.NewString(), APIKeyID: "batch-test", PerkID: fx.PerkID, PartnerID: fx.PartnerID,
 				VenueID: fx.VenueID, MemberID: fx.MemberID, CardID: &card, PartySize: 1, At: time.Now()}}
 		}
-		batch := []store.RedemptionInsert{row(f, vf), row(f, vf), row(g, vg)}
+		// A row PostgreSQL cannot store at all (a NUL in its text) refuses
+		// the whole statement; its neighbours must still get their answers.
+		// SQLite stores the NUL, so there the row meets the first one's
+		// verification and perk.
+		bad := row(f, vf)
+		bad.R.IdempotencyKey = "nul\x00key"
+		batch := []store.RedemptionInsert{row(f, vf), row(f, vf), row(g, vg), bad}
 		errs, err := ts.Store.InsertRedemptionsIfStanding(context.Background(), batch)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if errs[0] != nil || !errors.Is(errs[1], model.ErrConflict) || !errors.Is(errs[2], store.ErrStandingChanged) {
 			t.Fatalf("answers %v, want nil, ErrConflict, ErrStandingChanged", errs)
+		}
+		want := model.ErrInvalid
+		if ts.Store.Dialect() == store.SQLite {
+			want = model.ErrConflict
+		}
+		if !errors.Is(errs[3], want) {
+			t.Fatalf("the row with a NUL: %v, want %v", errs[3], want)
 		}
 		var n int
 		if err := ts.Store.DB().QueryRow(rebind(ts, "SELECT COUNT(*) FROM redemptions WHERE api_key_id = ?"), "batch-test").Scan(&n); err != nil {

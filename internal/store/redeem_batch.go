@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/lib/pq"
+
 	"github.com/alumnipass/alumnipass/internal/model"
 )
 
@@ -46,16 +48,10 @@ RETURNING id`
 // rows are written one at a time. The error is the batch's own (the
 // database did not answer): then no row's answer is known.
 func (s *Store) InsertRedemptionsIfStanding(ctx context.Context, rows []RedemptionInsert) ([]error, error) {
-	errs := make([]error, len(rows))
 	if len(rows) == 1 || !s.dialect.scanLogCTE {
-		for i, r := range rows {
-			errs[i] = s.InsertRedemptionIfStanding(ctx, r.R, r.CardID)
-			if isUnavailable(errs[i]) {
-				return nil, errs[i]
-			}
-		}
-		return errs, nil
+		return s.insertRedemptionsOneByOne(ctx, rows)
 	}
+	errs := make([]error, len(rows))
 	stmt, err := s.prepared(ctx, insertRedemptionsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("insert redemptions: %w", err)
@@ -87,7 +83,15 @@ func (s *Store) InsertRedemptionsIfStanding(ctx context.Context, rows []Redempti
 	}
 	res, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
-		return nil, fmt.Errorf("insert redemptions: %w", mapErr(err))
+		var pqErr *pq.Error
+		if mapped := mapErr(err); isUnavailable(mapped) || !errors.As(err, &pqErr) {
+			return nil, fmt.Errorf("insert redemptions: %w", mapped)
+		}
+		// The server refused the statement (a row it could not take,
+		// which ON CONFLICT does not cover), so its transaction wrote
+		// nothing: each row is tried alone and keeps its own answer, and
+		// one bad row does not fail its neighbours.
+		return s.insertRedemptionsOneByOne(ctx, rows)
 	}
 	written := make(map[string]bool, len(rows))
 	for res.Next() {
@@ -108,6 +112,18 @@ func (s *Store) InsertRedemptionsIfStanding(ctx context.Context, rows []Redempti
 		}
 		// Not written: its exact answer, from the one-row statement.
 		errs[i] = s.InsertRedemptionIfStanding(ctx, in.R, in.CardID)
+		if isUnavailable(errs[i]) {
+			return nil, errs[i]
+		}
+	}
+	return errs, nil
+}
+
+// insertRedemptionsOneByOne writes each row by the one-row statement.
+func (s *Store) insertRedemptionsOneByOne(ctx context.Context, rows []RedemptionInsert) ([]error, error) {
+	errs := make([]error, len(rows))
+	for i, r := range rows {
+		errs[i] = s.InsertRedemptionIfStanding(ctx, r.R, r.CardID)
 		if isUnavailable(errs[i]) {
 			return nil, errs[i]
 		}
