@@ -18,13 +18,11 @@ import (
 // redemption is written at once, by the one-row statement. There is no
 // background goroutine to stop: a writer runs while rows wait, then ends.
 type redemptionBatcher struct {
-	st         batchStorer
-	maxBatch   int
-	maxWriters int
+	st batchStorer
 
 	mu      sync.Mutex
 	pending []*pendingRedemption
-	writers int
+	writing bool // a writer runs; it takes what is pending before it ends
 }
 
 type batchStorer interface {
@@ -36,19 +34,16 @@ type pendingRedemption struct {
 	done chan error
 }
 
-// Batching bounds: rows per statement, and statements in flight (each holds
-// a database connection while it runs). One writer measured best: while
-// its statement runs the next batch gathers, so batches grow with the load
-// (24 rows per commit at 64 connections), where four writers split the
-// same load into batches of 6 and cost PostgreSQL 130–154 µs per
-// redemption instead of 101–114 µs (docs/benchmarks.md, round 5).
-const (
-	redeemMaxBatch   = 100
-	redeemMaxWriters = 1
-)
+// redeemMaxBatch bounds the rows of one statement. There is one writer at a
+// time, which measured best: while its statement runs the next batch
+// gathers, so batches grow with the load (24 rows per commit at 64
+// connections), where four writers split the same load into batches of 6
+// and cost PostgreSQL 130–154 µs per redemption instead of 101–114 µs
+// (docs/benchmarks.md, round 5).
+const redeemMaxBatch = 100
 
 func newRedemptionBatcher(st batchStorer) *redemptionBatcher {
-	return &redemptionBatcher{st: st, maxBatch: redeemMaxBatch, maxWriters: redeemMaxWriters}
+	return &redemptionBatcher{st: st}
 }
 
 // Insert writes r (standing read from cardID) and returns its answer, as
@@ -58,10 +53,8 @@ func (b *redemptionBatcher) Insert(ctx context.Context, r *model.Redemption, car
 	p := &pendingRedemption{row: store.RedemptionInsert{R: r, CardID: cardID}, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.pending = append(b.pending, p)
-	start := b.writers < b.maxWriters
-	if start {
-		b.writers++
-	}
+	start := !b.writing
+	b.writing = true
 	b.mu.Unlock()
 	if start {
 		go b.write()
@@ -74,9 +67,9 @@ func (b *redemptionBatcher) Insert(ctx context.Context, r *model.Redemption, car
 func (b *redemptionBatcher) write() {
 	for {
 		b.mu.Lock()
-		n := min(len(b.pending), b.maxBatch)
+		n := min(len(b.pending), redeemMaxBatch)
 		if n == 0 {
-			b.writers--
+			b.writing = false
 			b.mu.Unlock()
 			return
 		}

@@ -44,9 +44,11 @@ RETURNING id`
 // written). On PostgreSQL the batch is one prepared statement and one
 // commit; the rows it did not write are tried again one at a time, which
 // gives each its exact error (ErrStandingChanged, or ErrConflict for a
-// taken key). On SQLite, whose single writer serialises them anyway, the
-// rows are written one at a time. The error is the batch's own (the
-// database did not answer): then no row's answer is known.
+// taken key); a statement the server refuses as a whole (a row it cannot
+// store) wrote nothing, so then every row is tried alone. On SQLite, whose
+// single writer serialises them anyway, the rows are written one at a
+// time. The error is the batch's own (the database did not answer): then
+// no row's answer is known.
 func (s *Store) InsertRedemptionsIfStanding(ctx context.Context, rows []RedemptionInsert) ([]error, error) {
 	if len(rows) == 1 || !s.dialect.scanLogCTE {
 		return s.insertRedemptionsOneByOne(ctx, rows)
