@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -346,10 +347,13 @@ func readCardQR(t *testing.T, ctx context.Context) (code, step string) {
 	// A screenshot taken while the canvas is being redrawn can be torn;
 	// take another one, a few times, before calling it a failure.
 	var lastErr error
-	for try := 0; try < 5; try++ {
+	var size image.Point
+	for try := 0; try < 10; try++ {
 		var shot []byte
+		var native string
 		browse(t, ctx, 20*time.Second,
 			chromedp.Screenshot(`#card-qr`, &shot, chromedp.ByQuery),
+			chromedp.AttributeValue(`#card-qr`, "width", &native, nil, chromedp.ByQuery),
 			chromedp.AttributeValue(`#card-qr`, "data-code", &drawn, nil, chromedp.ByQuery),
 			chromedp.AttributeValue(`#card-qr`, "data-step", &step, nil, chromedp.ByQuery),
 		)
@@ -357,13 +361,24 @@ func readCardQR(t *testing.T, ctx context.Context) (code, step string) {
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)
 		}
+		size = img.Bounds().Size()
 		if code, lastErr = decodeQRImage(img); lastErr == nil {
 			break
 		}
-		time.Sleep(300 * time.Millisecond)
+		// The canvas is drawn in whole pixels per module and scaled to its
+		// box, so on the screen modules are 6 or 7 pixels wide, and the
+		// decoder misreads some codes that way. Sampled back to the
+		// canvas's own size, the same screen pixels give even modules.
+		if w, err := strconv.Atoi(native); err == nil && w > 0 && w != size.X {
+			if code, lastErr = decodeQRImage(resample(img, w)); lastErr == nil {
+				t.Logf("QR read after sampling the %v px screenshot back to %d px", size, w)
+				break
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	if lastErr != nil {
-		t.Fatalf("no QR code in five screenshots of the card: %v", lastErr)
+		t.Fatalf("no QR code in ten screenshots of the card over 5 s (last %v px, step %s): %v", size, step, lastErr)
 	}
 	if code != drawn {
 		// A redraw between the two reads; the pixels are the truth.
@@ -376,15 +391,42 @@ func readCardQR(t *testing.T, ctx context.Context) (code, step string) {
 }
 
 func decodeQRImage(img image.Image) (string, error) {
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return "", err
+	// A screenshot of a canvas scaled to its box has modules of uneven
+	// width; one way of reading it can fail where another succeeds, as a
+	// phone's scanner tries several. The first that decodes wins.
+	src := gozxing.NewLuminanceSourceFromImage(img)
+	var firstErr error
+	for _, bin := range []gozxing.Binarizer{gozxing.NewHybridBinarizer(src), gozxing.NewGlobalHistgramBinarizer(src)} {
+		bmp, err := gozxing.NewBinaryBitmap(bin)
+		if err != nil {
+			return "", err
+		}
+		for _, hint := range []gozxing.DecodeHintType{gozxing.DecodeHintType_TRY_HARDER, gozxing.DecodeHintType_PURE_BARCODE} {
+			res, err := gozxingqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{hint: true})
+			if err == nil {
+				return res.GetText(), nil
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
 	}
-	res, err := gozxingqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil {
-		return "", err
+	return "", firstErr
+}
+
+// resample scales a square image to w×w pixels by taking the source pixel
+// under the centre of each.
+func resample(img image.Image, w int) image.Image {
+	b := img.Bounds()
+	out := image.NewGray(image.Rect(0, 0, w, w))
+	for y := 0; y < w; y++ {
+		for x := 0; x < w; x++ {
+			sx := b.Min.X + (2*x+1)*b.Dx()/(2*w)
+			sy := b.Min.Y + (2*y+1)*b.Dy()/(2*w)
+			out.Set(x, y, img.At(sx, sy))
+		}
 	}
-	return res.GetText(), nil
+	return out
 }
 
 // waitAttrChange polls until an attribute differs from old.
