@@ -91,6 +91,7 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 	}
 	pseudo := hmac.New(sha256.New, cfg.MasterKey)
 	pseudo.Write([]byte("alumnipass partner pseudonyms v1"))
+	verifier := verify.New(st, keys, sealer, vlog, now, cfg.CardCacheSize)
 	svc := web.Services{
 		Auth:    auth.New(st, now),
 		Console: auth.NewConsole(st, sealer, now),
@@ -98,8 +99,8 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 		Members: members.New(st, keys, sealer, now, members.Options{BaseURL: cfg.BaseURL, CardValidity: cfg.CardValidity, EnrollValidity: cfg.EnrollValidity}),
 		Wallet: wallet.New(st, keys, sealer, now, wallet.Options{BaseURL: cfg.BaseURL, GuestQuota: cfg.GuestQuota,
 			ConsentVersion: cfg.ConsentVersion}),
-		Partners: partners.New(st, pseudo.Sum(nil), now, partners.Options{MaxKeysPerVenue: cfg.MaxKeysPerVenue}),
-		Verifier: verify.New(st, keys, sealer, vlog, now, cfg.CardCacheSize),
+		Partners: partners.New(st, pseudo.Sum(nil), now, partners.Options{MaxKeysPerVenue: cfg.MaxKeysPerVenue, RecentScans: verifier}),
+		Verifier: verifier,
 		Jobs:     jobs.New(st, now),
 		Status:   statusfeed.New(st, keys, now),
 		Throttle: limits,
@@ -121,6 +122,20 @@ func newApplication(ctx context.Context, cfg *config.Config, log *slog.Logger, s
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(st.DB(), "alumnipass"))
+	factsRead := func(memory bool) func() float64 {
+		return func() float64 {
+			m, d := svc.Partners.RedemptionFactsRead()
+			if memory {
+				return float64(m)
+			}
+			return float64(d)
+		}
+	}
+	for _, src := range []string{"memory", "database"} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "alumnipass_redemption_facts_total",
+			Help:        "Redemptions by where their facts were read: memory (a scan this instance answered a moment ago) or the database.",
+			ConstLabels: prometheus.Labels{"source": src}}, factsRead(src == "memory")))
+	}
 	var staticFS fs.FS = static.FS
 	server, err := web.New(web.Deps{Config: cfg, Log: log, Registry: reg, Ready: st.Ping, Catalog: cat, Static: staticFS, Services: svc, Now: now})
 	if err != nil {

@@ -105,7 +105,11 @@ func TestInsertRedemptionsGivesEachRowItsAnswer(t *testing.T) {
 		ts.must(ts.do("POST", "/api/v1/members/"+g.MemberID+"/revoke", ts.HRToken, map[string]string{"reason": "left"}), 200)
 		row := func(fx *fixture, vid string) store.RedemptionInsert {
 			card := fx.CardID
-			return store.RedemptionInsert{CardID: fx.CardID, R: &model.Redemption{ID: uuid.NewString(), VerificationID: vid,
+			perk, err := ts.Store.Perk(context.Background(), fx.PerkID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return store.RedemptionInsert{S: store.Standing{CardID: fx.CardID, Tier: "gold", Perk: perk}, R: &model.Redemption{ID: uuid.NewString(), VerificationID: vid,
 				IdempotencyKey: uuid.NewString(), APIKeyID: "batch-test", PerkID: fx.PerkID, PartnerID: fx.PartnerID,
 				VenueID: fx.VenueID, MemberID: fx.MemberID, CardID: &card, PartySize: 1, At: time.Now()}}
 		}

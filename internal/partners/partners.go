@@ -36,6 +36,7 @@ type Service struct {
 	tokyo        *time.Location
 	opt          Options
 	redemptions  *redemptionBatcher
+	factsFrom    factsCounts
 }
 
 // Options are the partner settings of the configuration.
@@ -44,6 +45,16 @@ type Options struct {
 	// made (issued or paired), so that a partner cannot multiply the
 	// per-key guessing budget; 0 means DefaultMaxKeysPerVenue.
 	MaxKeysPerVenue int
+	// RecentScans, when set, decides a redemption that follows a scan this
+	// process answered from memory instead of reading its facts
+	// (verify.Verifier.RecentRedemptionFacts).
+	RecentScans RecentScans
+}
+
+// RecentScans answers what a redemption decides on from memory, or ok
+// false when it cannot be sure; Prev is then always nil.
+type RecentScans interface {
+	RecentRedemptionFacts(verificationID, perkID string) (f *store.RedemptionFacts, ok bool)
 }
 
 // DefaultMaxKeysPerVenue is the cap on a venue's active device keys when

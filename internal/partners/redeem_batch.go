@@ -46,11 +46,11 @@ func newRedemptionBatcher(st batchStorer) *redemptionBatcher {
 	return &redemptionBatcher{st: st}
 }
 
-// Insert writes r (standing read from cardID) and returns its answer, as
+// Insert writes r, granted on st, and returns its answer, as
 // store.InsertRedemptionIfStanding would. Once queued the row is written
 // even if ctx ends, as a transaction that has been sent is.
-func (b *redemptionBatcher) Insert(ctx context.Context, r *model.Redemption, cardID string) error {
-	p := &pendingRedemption{row: store.RedemptionInsert{R: r, CardID: cardID}, done: make(chan error, 1)}
+func (b *redemptionBatcher) Insert(ctx context.Context, r *model.Redemption, st store.Standing) error {
+	p := &pendingRedemption{row: store.RedemptionInsert{R: r, S: st}, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.pending = append(b.pending, p)
 	start := !b.writing

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -92,6 +93,10 @@ func (s *Service) Redeem(ctx context.Context, p *model.Principal, idemKey string
 // round trips and a share of a commit; limits and guest
 // passes add their guarded updates, in one transaction with the insert.
 func (s *Service) redeemOnce(ctx context.Context, p *model.Principal, idemKey string, in RedeemInput) (*Redemption, error) {
+	if out, ok, err := s.redeemFromMemory(ctx, p, idemKey, in); ok {
+		return out, err
+	}
+	s.factsFrom.database.Add(1)
 	f, err := s.st.RedemptionFacts(ctx, p.ID, idemKey, in.VerificationID, in.PerkID)
 	if err != nil {
 		return nil, err
@@ -106,11 +111,11 @@ func (s *Service) redeemOnce(ctx context.Context, p *model.Principal, idemKey st
 	if err != nil {
 		return nil, err
 	}
-	perk, pass, cardID := f.Perk, f.Pass, f.Card.ID
+	perk, pass, standing := f.Perk, f.Pass, standingOf(f)
 	if pass == nil && perk.LimitPerDay == 0 && perk.LimitPerMonth == 0 {
 		// Written with the other counters' redemptions of this moment, in
 		// one statement and one commit (redeem_batch.go).
-		if err := s.redemptions.Insert(ctx, r, cardID); err != nil {
+		if err := s.redemptions.Insert(ctx, r, standing); err != nil {
 			return nil, err
 		}
 		return toRedemption(r, false), nil
@@ -145,12 +150,62 @@ func (s *Service) redeemOnce(ctx context.Context, p *model.Principal, idemKey st
 				return err
 			}
 		}
-		return tx.InsertRedemptionIfStanding(ctx, r, cardID)
+		return tx.InsertRedemptionIfStanding(ctx, r, standing)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return toRedemption(r, false), nil
+}
+
+// redeemFromMemory grants the common counter transaction — a perk without
+// limits redeemed after a member's scan that this process answered a
+// moment ago — without reading the database: the facts come from the
+// verifier's memory (Options.RecentScans), kept current by the change feed
+// as the scan's own answer was, and the insert re-checks the card, the
+// member and the perk as it writes. ok is false, and nothing was written,
+// when the facts are not in memory, or lead to anything but a grant, or the
+// insert refuses the row (a reused idempotency key, a second redemption of
+// the scan, a standing changed): every refusal and every replay is decided
+// again from the database, so its answer is exactly the one it always was.
+func (s *Service) redeemFromMemory(ctx context.Context, p *model.Principal, idemKey string, in RedeemInput) (*Redemption, bool, error) {
+	if s.opt.RecentScans == nil {
+		return nil, false, nil
+	}
+	f, ok := s.opt.RecentScans.RecentRedemptionFacts(in.VerificationID, in.PerkID)
+	if !ok || f.Perk.LimitPerDay > 0 || f.Perk.LimitPerMonth > 0 || f.Pass != nil {
+		return nil, false, nil
+	}
+	r, err := s.decide(f, p, idemKey, in)
+	if err != nil {
+		return nil, false, nil
+	}
+	err = s.redemptions.Insert(ctx, r, standingOf(f))
+	switch {
+	case err == nil:
+		s.factsFrom.memory.Add(1)
+		return toRedemption(r, false), true, nil
+	case errors.Is(err, model.ErrConflict), errors.Is(err, store.ErrStandingChanged):
+		return nil, false, nil
+	}
+	return nil, true, err
+}
+
+// standingOf is what a redemption decided on facts f was granted on, for
+// its insert to check again as it writes.
+func standingOf(f *store.RedemptionFacts) store.Standing {
+	return store.Standing{CardID: f.Card.ID, Tier: f.Member.Tier, Perk: f.Perk}
+}
+
+// factsCounts counts where redemptions found their facts.
+type factsCounts struct {
+	memory, database atomic.Uint64
+}
+
+// RedemptionFactsRead is how many redemptions since start were granted from
+// memory, and how many read their facts from the database.
+func (s *Service) RedemptionFactsRead() (memory, database uint64) {
+	return s.factsFrom.memory.Load(), s.factsFrom.database.Load()
 }
 
 // decide applies every rule of a redemption to the facts read, in memory,

@@ -16,7 +16,7 @@ type Storer interface {
 	OfflineMaxAge(ctx context.Context, partnerID string) (int, error)
 	ActiveVenueKeys(ctx context.Context, venueID string) (int, error)
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
-	InsertRedemptionIfStanding(ctx context.Context, r *model.Redemption, cardID string) error
+	InsertRedemptionIfStanding(ctx context.Context, r *model.Redemption, s store.Standing) error
 	InsertRedemptionsIfStanding(ctx context.Context, rows []store.RedemptionInsert) ([]error, error)
 	Partner(ctx context.Context, id string) (*model.Partner, error)
 	Member(ctx context.Context, id string) (*model.Member, error)

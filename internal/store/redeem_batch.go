@@ -12,16 +12,17 @@ import (
 )
 
 // RedemptionInsert is one row of InsertRedemptionsIfStanding: the
-// redemption and the card its standing is read from.
+// redemption and the standing it was granted on.
 type RedemptionInsert struct {
-	R      *model.Redemption
-	CardID string
+	R *model.Redemption
+	S Standing
 }
 
 // insertRedemptionsSQL is InsertRedemptionIfStanding for many rows at once:
-// each row is written only if its card and member are still active, its
-// perk still offered and its guest pass (if any) not cancelled, re-checked
-// in the statement that writes, as for one row. A row whose unique key is
+// each row is written only if its card and member are still active with
+// the tier granted, its perk still offered with the rules read and its
+// guest pass (if any) not cancelled, re-checked in the statement that
+// writes, as for one row. A row whose unique key is
 // taken (by the table or by an earlier row of the batch) is skipped, not an
 // error, so that one duplicate does not fail its neighbours.
 const insertRedemptionsSQL = `
@@ -29,12 +30,17 @@ INSERT INTO redemptions (` + redemptionColumns + `)
 SELECT t.id, t.verification_id, t.idempotency_key, t.api_key_id, t.perk_id, t.partner_id, t.venue_id,
 	t.member_id, t.card_id, t.guest_pass_id, CAST(t.party_size AS INTEGER), t.at
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-	$8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::text[])
+	$8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::text[],
+	$15::text[], $16::int[], $17::int[], $18::int[], $19::text[], $20::text[])
 	AS t (id, verification_id, idempotency_key, api_key_id, perk_id, partner_id, venue_id,
-	member_id, card_id, guest_pass_id, party_size, at, standing_card_id)
+	member_id, card_id, guest_pass_id, party_size, at, standing_card_id, tier,
+	k_tiers, k_companions, k_day, k_month, k_days, k_hours)
 WHERE EXISTS (SELECT 1 FROM cards c JOIN members m ON m.id = c.member_id
-              WHERE c.id = t.standing_card_id AND c.status = 'active' AND m.id = t.member_id AND m.status = 'active')
-  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = t.perk_id AND k.active)
+              WHERE c.id = t.standing_card_id AND c.status = 'active' AND m.id = t.member_id AND m.status = 'active'
+                AND m.tier = t.tier)
+  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = t.perk_id AND k.active
+              AND k.eligible_tiers = t.k_tiers AND k.companions = t.k_companions AND k.limit_per_day = t.k_day
+              AND k.limit_per_month = t.k_month AND k.days = t.k_days AND k.hours = t.k_hours)
   AND (t.guest_pass_id IS NULL OR EXISTS (SELECT 1 FROM guest_passes g WHERE g.id = t.guest_pass_id AND g.status = 'active'))
 ON CONFLICT DO NOTHING
 RETURNING id`
@@ -58,11 +64,14 @@ func (s *Store) InsertRedemptionsIfStanding(ctx context.Context, rows []Redempti
 	if err != nil {
 		return nil, fmt.Errorf("insert redemptions: %w", err)
 	}
-	var cols [13]pgArray
+	var cols [20]pgArray
 	for i := range cols {
 		cols[i] = pgArray{binary: s.binaryParams, elem: oidText, b: make([]byte, 0, 24+len(rows)*42)}
 	}
 	cols[11].elem = oidTimestamptz
+	for _, i := range []int{15, 16, 17} {
+		cols[i].elem = oidInt4
+	}
 	for _, in := range rows {
 		r := in.R
 		cols[0].text(r.ID)
@@ -77,7 +86,15 @@ func (s *Store) InsertRedemptionsIfStanding(ctx context.Context, rows []Redempti
 		cols[9].nullText(r.GuestPassID)
 		cols[10].text(strconv.Itoa(r.PartySize))
 		cols[11].time(r.At)
-		cols[12].text(in.CardID)
+		cols[12].text(in.S.CardID)
+		cols[13].text(in.S.Tier)
+		k := in.S.Perk
+		cols[14].text(k.EligibleTiers)
+		cols[15].int(k.Companions)
+		cols[16].int(k.LimitPerDay)
+		cols[17].int(k.LimitPerMonth)
+		cols[18].text(k.Days)
+		cols[19].text(k.Hours)
 	}
 	args := make([]any, len(cols))
 	for i := range cols {
@@ -113,7 +130,7 @@ func (s *Store) InsertRedemptionsIfStanding(ctx context.Context, rows []Redempti
 			continue
 		}
 		// Not written: its exact answer, from the one-row statement.
-		errs[i] = s.InsertRedemptionIfStanding(ctx, in.R, in.CardID)
+		errs[i] = s.InsertRedemptionIfStanding(ctx, in.R, in.S)
 		if isUnavailable(errs[i]) {
 			return nil, errs[i]
 		}
@@ -125,7 +142,7 @@ func (s *Store) InsertRedemptionsIfStanding(ctx context.Context, rows []Redempti
 func (s *Store) insertRedemptionsOneByOne(ctx context.Context, rows []RedemptionInsert) ([]error, error) {
 	errs := make([]error, len(rows))
 	for i, r := range rows {
-		errs[i] = s.InsertRedemptionIfStanding(ctx, r.R, r.CardID)
+		errs[i] = s.InsertRedemptionIfStanding(ctx, r.R, r.S)
 		if isUnavailable(errs[i]) {
 			return nil, errs[i]
 		}

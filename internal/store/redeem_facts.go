@@ -11,8 +11,9 @@ import (
 )
 
 // ErrStandingChanged is InsertRedemptionIfStanding's refusal: between the
-// read of RedemptionFacts and the insert, the card, the membership, the
-// guest pass or the perk stopped being active.
+// read of the facts and the insert, the card, the membership, the guest
+// pass or the perk stopped being active, or the member's tier or the
+// perk's rules changed.
 var ErrStandingChanged = errors.New("card, membership, guest pass or perk changed since it was read")
 
 // RedemptionFacts is everything a redemption decides on, read in one
@@ -140,29 +141,46 @@ func deref[T any](p *T) T {
 	return *p
 }
 
+// Standing is what a redemption was granted on, which its insert checks
+// again as it writes: the card the standing is read from (a guest pass's
+// host card for a guest), the member's tier, and the perk's rules as they
+// were read. A change to any of them between the read and the write —
+// made here or on another instance, whether its notice has arrived or
+// not — refuses the row (ErrStandingChanged) instead of granting on what
+// was read.
+type Standing struct {
+	CardID string
+	Tier   string
+	Perk   *model.Perk
+}
+
 // InsertRedemptionIfStanding records a use in one statement that also
-// re-checks, as it writes, that the card and the member are still active,
-// the guest pass (when the redemption has one) is not cancelled, and the
-// perk is still offered; otherwise nothing is written and the error is
-// ErrStandingChanged. cardID is the card the standing is read from (a guest
-// pass's card for a guest). The unique keys refuse a second redemption of
-// the same verification and perk, and a reused idempotency key
-// (ErrConflict), as InsertRedemption does.
-func (c *Conn) InsertRedemptionIfStanding(ctx context.Context, r *model.Redemption, cardID string) error {
+// re-checks, as it writes, that the card and the member are still active
+// and the member's tier the one granted, the guest pass (when the
+// redemption has one) is not cancelled, and the perk is still offered with
+// the rules read; otherwise nothing is written and the error is
+// ErrStandingChanged. The unique keys refuse a second redemption of the
+// same verification and perk, and a reused idempotency key (ErrConflict),
+// as InsertRedemption does.
+func (c *Conn) InsertRedemptionIfStanding(ctx context.Context, r *model.Redemption, s Standing) error {
 	const q = `
 		INSERT INTO redemptions (` + redemptionColumns + `)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 		WHERE EXISTS (SELECT 1 FROM cards c JOIN members m ON m.id = c.member_id
-		              WHERE c.id = ? AND c.status = 'active' AND m.id = ? AND m.status = 'active')
-		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.active)
+		              WHERE c.id = ? AND c.status = 'active' AND m.id = ? AND m.status = 'active' AND m.tier = ?)
+		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.active AND k.eligible_tiers = ? AND k.companions = ?
+		              AND k.limit_per_day = ? AND k.limit_per_month = ? AND k.days = ? AND k.hours = ?)
 		  AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM guest_passes g WHERE g.id = ? AND g.status = 'active'))`
 	stmt, err := c.prepared(ctx, q)
 	if err != nil {
 		return fmt.Errorf("insert redemption: %w", err)
 	}
+	k := s.Perk
 	res, err := stmt.ExecContext(ctx, r.ID, r.VerificationID, r.IdempotencyKey, r.APIKeyID, r.PerkID,
 		r.PartnerID, r.VenueID, r.MemberID, r.CardID, r.GuestPassID, r.PartySize, c.ts(r.At),
-		cardID, r.MemberID, r.PerkID, r.GuestPassID, r.GuestPassID)
+		s.CardID, r.MemberID, s.Tier,
+		r.PerkID, k.EligibleTiers, k.Companions, k.LimitPerDay, k.LimitPerMonth, k.Days, k.Hours,
+		r.GuestPassID, r.GuestPassID)
 	if err != nil {
 		return fmt.Errorf("insert redemption: %w", mapErr(err))
 	}

@@ -31,7 +31,7 @@ func TestRedemptionFactsUnknown(t *testing.T) {
 		for _, gp := range []*string{nil, &pass} {
 			r := &model.Redemption{ID: none, VerificationID: none, IdempotencyKey: "idem-key-1", APIKeyID: "key", PerkID: none,
 				PartnerID: none, VenueID: none, MemberID: none, CardID: &pass, GuestPassID: gp, PartySize: 1, At: time.Now()}
-			if err := s.InsertRedemptionIfStanding(ctx, r, none); !errors.Is(err, store.ErrStandingChanged) {
+			if err := s.InsertRedemptionIfStanding(ctx, r, store.Standing{CardID: none, Perk: &model.Perk{}}); !errors.Is(err, store.ErrStandingChanged) {
 				t.Fatalf("insert without a card or member (guest pass %v): %v, want ErrStandingChanged", gp != nil, err)
 			}
 		}

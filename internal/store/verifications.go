@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -272,6 +273,7 @@ func (s *Store) logScansStmt(ctx context.Context) (*sql.Stmt, error) {
 
 // Element type OIDs of the arrays LogScans sends.
 const (
+	oidInt4        = 23
 	oidText        = 25
 	oidTimestamptz = 1184
 )
@@ -353,6 +355,17 @@ func (a *pgArray) time(t time.Time) {
 	a.b = append(a.b, '"')
 	a.b = t.UTC().AppendFormat(a.b, "2006-01-02 15:04:05.999999Z07:00")
 	a.b = append(a.b, '"')
+}
+
+// int adds a 32-bit integer element.
+func (a *pgArray) int(n int) {
+	a.start()
+	if a.binary {
+		a.b = binary.BigEndian.AppendUint32(a.b, 4)
+		a.b = binary.BigEndian.AppendUint32(a.b, uint32(int32(n)))
+		return
+	}
+	a.b = strconv.AppendInt(a.b, int64(n), 10)
 }
 
 // value is the finished parameter: []byte (binary) or string (text).

@@ -75,6 +75,7 @@ type Decision struct {
 	CheckedAt         time.Time  `json:"checked_at"`
 
 	cardID, passID, memberID string
+	cardCompanions           int // a member card's signed companions (grantCard)
 }
 
 // CardID is the card (or the guest pass's host card) the decision is about.
@@ -93,6 +94,7 @@ type Verifier struct {
 
 	cache  *cache
 	loader *cardLoader
+	recent *recentScans
 }
 
 type cardEntry struct {
@@ -104,7 +106,7 @@ type cardEntry struct {
 // cards in memory (0: none, every scan reads the database).
 func New(st Storer, keys *keyring.Keyring, sealer *seal.Sealer, log *Log, now func() time.Time, cacheSize int) *Verifier {
 	v := &Verifier{st: st, keys: keys, sealer: sealer, now: now, log: log, events: st.Events(), tokyo: model.JST(),
-		cache: newCache(cacheSize), loader: newCardLoader(st, 2, 256, 5*time.Second)}
+		cache: newCache(cacheSize), loader: newCardLoader(st, 2, 256, 5*time.Second), recent: newRecentScans(recentScansKept)}
 	st.Events().Subscribe(v.cache.invalidate)
 	return v
 }
@@ -168,6 +170,10 @@ func (v *Verifier) verifyAt(ctx context.Context, p *model.Principal, code string
 	}
 	if err := v.finish(ctx, d); err != nil {
 		return nil, err
+	}
+	if d.Result == model.ResultValid && res.first == nil && d.passID == "" && d.cardID != "" {
+		// The redemption that follows is decided from memory (recent.go).
+		v.recent.add(rec.ID, recentScan{at: rec.At, partnerID: p.PartnerID, cardID: d.cardID, memberID: d.memberID, companions: d.cardCompanions})
 	}
 	return d, nil
 }
@@ -273,6 +279,7 @@ func (v *Verifier) grantCard(ctx context.Context, p *model.Principal, e *cardEnt
 		return nil
 	}
 	d.Result = model.ResultValid
+	d.cardCompanions = companions
 	d.DisplayName = displayName(e.state.FamilyName, e.state.GivenName, e.state.Locale)
 	d.Perks = perks
 	d.CompanionsAllowed = min(companions, maxCompanions(perks))
