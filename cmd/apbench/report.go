@@ -122,8 +122,16 @@ func (r *report) writeTargets(b *strings.Builder) {
 	rv := r.revocation
 	b.WriteString("## Targets (DESIGN.md §7)\n\n| what | measured | target | met |\n|---|---|---|---|\n")
 	coldRatio, counterRatio := r.cold.rate()/v.rate(), r.counter.rate()/r.cold.rate()
-	row(b, fmt.Sprintf("cold verify (cards drawn from %s) ÷ cached verify", num(float64(len(r.fixture.wallets)))),
-		fmt.Sprintf("%s (%s against %s req/s)%s", pct(coldRatio), num(r.cold.rate()), num(v.rate()), noisy(r.cold, v, nil)), "≥ 60 %", yes(coldRatio >= 0.6))
+	coldMet := yes(coldRatio >= 0.6)
+	coldText := fmt.Sprintf("%s (%s against %s req/s)%s", pct(coldRatio), num(r.cold.rate()), num(v.rate()), noisy(r.cold, v, nil))
+	if r.reshown > 0 {
+		// A code shown again is answered as a repeat, cheaper than a
+		// first scan: the cached phase then measured something else.
+		coldMet = "not measured"
+		coldText += fmt.Sprintf("; the cached phase ran out of fresh codes (%s of its %s requests were codes shown again): raise -hot",
+			num(float64(r.reshown)), num(float64(v.requests)))
+	}
+	row(b, fmt.Sprintf("cold verify (cards drawn from %s) ÷ cached verify", num(float64(len(r.fixture.wallets)))), coldText, "≥ 60 %", coldMet)
 	row(b, "counter transaction (verify + redeem) ÷ verify alone (the cold verify, same population)",
 		fmt.Sprintf("%s (%s transactions/s, p50 %s, p99 %s, %d errors)%s", pct(counterRatio), num(r.counter.rate()), ms(r.counter.percentile(50)), ms(r.counter.percentile(99)), r.counter.errors, noisy(r.counter, r.cold, nil)),
 		"≥ 40 %", yes(counterRatio >= 0.4))
