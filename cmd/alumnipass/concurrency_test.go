@@ -96,6 +96,26 @@ func tally(as []answer) map[string]int {
 	return m
 }
 
+// replays counts the answers to one request sent many times: how many
+// created it (201), and the ids of every 201 and idempotent replay (200).
+// Any other answer is reported with what.
+func replays(t *testing.T, what string, as []answer) (created int, ids map[string]int) {
+	t.Helper()
+	ids = map[string]int{}
+	for _, a := range as {
+		switch {
+		case a.status == 201:
+			created++
+		case a.status == 200 && a.json["idempotent_replay"] == true:
+		default:
+			t.Errorf("%s: %d %s %v", what, a.status, a.body, a.err)
+			continue
+		}
+		ids[a.str("id")]++
+	}
+	return created, ids
+}
+
 // TestConcurrentRedemptions: a single-use guest pass redeemed by 50
 // requests at once is redeemed exactly once; 50 retries of one request
 // make one redemption and all carry its id; a perk allowed once a day is
@@ -157,18 +177,7 @@ func TestConcurrentRedemptions(t *testing.T) {
 				return post(burstClient, ts.URL+"/api/v1/redemptions", f.DeviceKey,
 					map[string]any{"verification_id": vid, "perk_id": f.PerkID, "party_size": 1}, "Idempotency-Key", key)
 			})
-			created, ids := 0, map[string]int{}
-			for _, a := range as {
-				switch {
-				case a.status == 201:
-					created++
-				case a.status == 200 && a.json["idempotent_replay"] == true:
-				default:
-					t.Errorf("a retry of one request answered %d %s %v", a.status, a.body, a.err)
-					continue
-				}
-				ids[a.str("id")]++
-			}
+			created, ids := replays(t, "a retry of one request", as)
 			if created != 1 || len(ids) != 1 {
 				t.Errorf("want one 201 and the same redemption id in every answer; got %d created, ids %v, answers %v", created, ids, tally(as))
 			}

@@ -74,18 +74,7 @@ func TestConcurrentRedemptionsShareAStatement(t *testing.T) {
 
 		key := uuid.NewString()
 		as = burst(40, func(int) answer { return redeem(vids[41], key) })
-		created, ids := 0, map[string]bool{}
-		for _, a := range as {
-			switch {
-			case a.status == 201:
-				created++
-			case a.status == 200 && a.json["idempotent_replay"] == true:
-			default:
-				t.Errorf("one request retried: %d %s %v", a.status, a.body, a.err)
-				continue
-			}
-			ids[a.str("id")] = true
-		}
+		created, ids := replays(t, "one request retried", as)
 		if created != 1 || len(ids) != 1 || rows("verification_id = ?", vids[41]) != 1 {
 			t.Fatalf("one request retried forty times: %d created, ids %v: %v", created, ids, tally(as))
 		}
