@@ -86,12 +86,13 @@ func (s *Service) Redeem(ctx context.Context, p *model.Principal, idemKey string
 	return out, nil
 }
 
-// redeemOnce reads every fact in one statement, decides in memory, and
-// writes: a redemption of a perk without limits and without a guest pass
-// is one more statement (the insert re-checks the standing as it writes),
-// shared with the concurrent ones, so the counter transaction costs two
-// round trips and a share of a commit; limits and guest
-// passes add their guarded updates, in one transaction with the insert.
+// redeemOnce grants from memory what it can (redeemFromMemory: a share of
+// one statement and one commit); otherwise it reads every fact in one
+// statement, decides in memory, and writes: a redemption of a perk without
+// limits and without a guest pass is one more statement (the insert
+// re-checks the standing as it writes), shared with the concurrent ones;
+// limits and guest passes add their guarded updates, in one transaction
+// with the insert.
 func (s *Service) redeemOnce(ctx context.Context, p *model.Principal, idemKey string, in RedeemInput) (*Redemption, error) {
 	if out, ok, err := s.redeemFromMemory(ctx, p, idemKey, in); ok {
 		return out, err
