@@ -59,6 +59,21 @@ func (s *Service) RedeemOnline(ctx context.Context, g OnlineGrant, idemKey strin
 	if n := utf8.RuneCountInString(in.BookingReference); n == 0 || n > 100 {
 		return nil, model.Invalidf("booking_reference", "invalid_booking_reference", "booking_reference must be 1 to 100 characters")
 	}
+	out, err := s.redeemOnlineOnce(ctx, g, idemKey, in)
+	if errors.Is(err, store.ErrStandingChanged) {
+		// The member or the perk changed between the read and the insert:
+		// read again, and answer with what changed.
+		out, err = s.redeemOnlineOnce(ctx, g, idemKey, in)
+	}
+	if errors.Is(err, store.ErrStandingChanged) {
+		return nil, model.NewProblem(model.ErrConflict, "revoked", "The membership or the perk changed during the redemption. Do not give the discount.")
+	}
+	return out, err
+}
+
+// redeemOnlineOnce reads the perk and the member, decides, and writes; the
+// insert re-checks what it decided on (store.ErrStandingChanged otherwise).
+func (s *Service) redeemOnlineOnce(ctx context.Context, g OnlineGrant, idemKey string, in OnlineRedeemInput) (*OnlineRedemption, error) {
 	keyID := "oidc:" + g.ClientID
 	answer := func(r *model.Redemption, replay bool) *OnlineRedemption {
 		return &OnlineRedemption{ID: r.ID, PerkID: r.PerkID, PartySize: r.PartySize, BookingReference: in.BookingReference,
@@ -116,10 +131,10 @@ func (s *Service) RedeemOnline(ctx context.Context, g OnlineGrant, idemKey strin
 				return err
 			}
 		}
-		return tx.InsertOnlineRedemption(ctx, r, g.ClientID, in.BookingReference)
+		return tx.InsertOnlineRedemption(ctx, r, store.Standing{Tier: m.Tier, Perk: perk}, g.ClientID, in.BookingReference)
 	})
 	if errors.Is(err, store.ErrStandingChanged) {
-		return nil, model.NewProblem(model.ErrConflict, "revoked", "The membership or the perk changed during the redemption. Do not give the discount.")
+		return nil, err
 	}
 	if errors.Is(err, model.ErrConflict) {
 		// A concurrent retry with the same key won: answer as it did.

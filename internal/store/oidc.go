@@ -347,18 +347,24 @@ func (c *Conn) ExpireOIDCAuthRequest(ctx context.Context, id string, now time.Ti
 
 // InsertOnlineRedemption records a redemption made on a partner's website
 // (no venue; the client and the booking reference instead), re-checking as
-// it writes that the member is still active and the perk still offered by
-// the redemption's partner; otherwise ErrStandingChanged. The idempotency
+// it writes that the member is still active with the tier granted and the
+// perk still offered by the redemption's partner with the rules read
+// (s; its CardID is not used: an online redemption names no card);
+// otherwise ErrStandingChanged. The idempotency
 // key is unique per client (api_key_id "oidc:<client>").
-func (c *Conn) InsertOnlineRedemption(ctx context.Context, r *model.Redemption, clientID, bookingReference string) error {
+func (c *Conn) InsertOnlineRedemption(ctx context.Context, r *model.Redemption, s Standing, clientID, bookingReference string) error {
 	const q = `
 		INSERT INTO redemptions (` + redemptionColumns + `, oidc_client_id, booking_reference)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-		WHERE EXISTS (SELECT 1 FROM members m WHERE m.id = ? AND m.status = 'active')
-		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.partner_id = ? AND k.active)`
+		WHERE EXISTS (SELECT 1 FROM members m WHERE m.id = ? AND m.status = 'active' AND m.tier = ?)
+		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.partner_id = ? AND k.active
+		              AND k.eligible_tiers = ? AND k.companions = ? AND k.limit_per_day = ? AND k.limit_per_month = ?
+		              AND k.days = ? AND k.hours = ?)`
+	k := s.Perk
 	res, err := c.x.ExecContext(ctx, c.q(q), r.ID, r.VerificationID, r.IdempotencyKey, r.APIKeyID, r.PerkID,
 		r.PartnerID, r.VenueID, r.MemberID, r.CardID, r.GuestPassID, r.PartySize, c.ts(r.At), clientID, bookingReference,
-		r.MemberID, r.PerkID, r.PartnerID)
+		r.MemberID, s.Tier, r.PerkID, r.PartnerID,
+		k.EligibleTiers, k.Companions, k.LimitPerDay, k.LimitPerMonth, k.Days, k.Hours)
 	if err != nil {
 		return fmt.Errorf("insert online redemption: %w", mapErr(err))
 	}
