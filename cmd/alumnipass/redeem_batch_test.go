@@ -123,12 +123,28 @@ func TestInsertRedemptionsGivesEachRowItsAnswer(t *testing.T) {
 		if !errors.Is(errs[3], want) {
 			t.Fatalf("the row with a NUL: %v, want %v", errs[3], want)
 		}
+
+		// Rows granted on what is no longer so — the member's tier, the
+		// perk's rules — are refused by the batch statement itself (their
+		// verifications are new, so nothing else stops them).
+		lowTier, oldRules := row(f, uuid.NewString()), row(f, uuid.NewString())
+		lowTier.S.Tier = "silver"
+		rules := *oldRules.S.Perk
+		rules.Companions++
+		oldRules.S.Perk = &rules
+		errs, err = ts.Store.InsertRedemptionsIfStanding(context.Background(), []store.RedemptionInsert{row(f, uuid.NewString()), lowTier, oldRules})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs[0] != nil || !errors.Is(errs[1], store.ErrStandingChanged) || !errors.Is(errs[2], store.ErrStandingChanged) {
+			t.Fatalf("answers %v, want nil, ErrStandingChanged (tier), ErrStandingChanged (perk rules)", errs)
+		}
 		var n int
 		if err := ts.Store.DB().QueryRow(rebind(ts, "SELECT COUNT(*) FROM redemptions WHERE api_key_id = ?"), "batch-test").Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n != 1 {
-			t.Fatalf("%d rows written, want 1", n)
+		if n != 2 {
+			t.Fatalf("%d rows written, want 2", n)
 		}
 	})
 }
