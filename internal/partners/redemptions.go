@@ -57,13 +57,13 @@ func (s *Service) Redeem(ctx context.Context, p *model.Principal, idemKey string
 	if in.PartySize < 1 {
 		return nil, model.Invalidf("party_size", "invalid_party_size", "party_size must be at least 1 (the member or guest)")
 	}
-	out, err := s.redeemOnce(ctx, p, idemKey, in)
+	out, err := s.redeemOnce(ctx, p, idemKey, in, true)
 	if errors.Is(err, store.ErrStandingChanged) {
 		// The standing changed between the read and the insert: read
 		// again, and answer with what changed.
-		out, err = s.redeemOnce(ctx, p, idemKey, in)
+		out, err = s.redeemOnce(ctx, p, idemKey, in, false)
 		if errors.Is(err, store.ErrStandingChanged) {
-			return nil, model.NewProblem(model.ErrConflict, "revoked", "The card or membership changed during the redemption. Do not give the discount; scan the code again.")
+			return nil, model.NewProblem(model.ErrConflict, "revoked", "The card, the membership or the perk changed during the redemption. Do not give the discount; scan the code again.")
 		}
 	}
 	if out == nil && (errors.Is(err, model.ErrConflict) || errors.Is(err, model.ErrLimit)) {
@@ -86,16 +86,19 @@ func (s *Service) Redeem(ctx context.Context, p *model.Principal, idemKey string
 	return out, nil
 }
 
-// redeemOnce grants from memory what it can (redeemFromMemory: a share of
-// one statement and one commit); otherwise it reads every fact in one
+// redeemOnce grants from memory what it can when fromMemory is set
+// (redeemFromMemory: a share of one statement and one commit; a retry
+// after a standing changed does not ask memory again); otherwise it reads every fact in one
 // statement, decides in memory, and writes: a redemption of a perk without
 // limits and without a guest pass is one more statement (the insert
 // re-checks the standing as it writes), shared with the concurrent ones;
 // limits and guest passes add their guarded updates, in one transaction
 // with the insert.
-func (s *Service) redeemOnce(ctx context.Context, p *model.Principal, idemKey string, in RedeemInput) (*Redemption, error) {
-	if out, ok, err := s.redeemFromMemory(ctx, p, idemKey, in); ok {
-		return out, err
+func (s *Service) redeemOnce(ctx context.Context, p *model.Principal, idemKey string, in RedeemInput, fromMemory bool) (*Redemption, error) {
+	if fromMemory {
+		if out, ok, err := s.redeemFromMemory(ctx, p, idemKey, in); ok {
+			return out, err
+		}
 	}
 	s.factsFrom.database.Add(1)
 	f, err := s.st.RedemptionFacts(ctx, p.ID, idemKey, in.VerificationID, in.PerkID)

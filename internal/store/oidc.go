@@ -357,14 +357,12 @@ func (c *Conn) InsertOnlineRedemption(ctx context.Context, r *model.Redemption, 
 		INSERT INTO redemptions (` + redemptionColumns + `, oidc_client_id, booking_reference)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 		WHERE EXISTS (SELECT 1 FROM members m WHERE m.id = ? AND m.status = 'active' AND m.tier = ?)
-		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.partner_id = ? AND k.active
-		              AND k.eligible_tiers = ? AND k.companions = ? AND k.limit_per_day = ? AND k.limit_per_month = ?
-		              AND k.days = ? AND k.hours = ?)`
+		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.partner_id = ? AND k.active AND ` + perkRulesGuard + `)`
 	k := s.Perk
 	res, err := c.x.ExecContext(ctx, c.q(q), r.ID, r.VerificationID, r.IdempotencyKey, r.APIKeyID, r.PerkID,
 		r.PartnerID, r.VenueID, r.MemberID, r.CardID, r.GuestPassID, r.PartySize, c.ts(r.At), clientID, bookingReference,
 		r.MemberID, s.Tier, r.PerkID, r.PartnerID,
-		k.EligibleTiers, k.Companions, k.LimitPerDay, k.LimitPerMonth, k.Days, k.Hours)
+		k.EligibleTiers, k.Companions, k.LimitPerDay, k.LimitPerMonth, k.Days, k.Hours) // perkRulesGuard
 	if err != nil {
 		return fmt.Errorf("insert online redemption: %w", mapErr(err))
 	}

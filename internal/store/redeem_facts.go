@@ -154,6 +154,15 @@ type Standing struct {
 	Perk   *model.Perk
 }
 
+// perkRulesGuard is the part of a redemption's insert that checks the
+// perk's rules are still those the redemption was granted on; its
+// arguments are the Standing's perk's EligibleTiers, Companions,
+// LimitPerDay, LimitPerMonth, Days and Hours, in that order. The batch
+// statement (insertRedemptionsSQL) compares the same columns with its
+// arrays.
+const perkRulesGuard = `k.eligible_tiers = ? AND k.companions = ? AND k.limit_per_day = ? AND k.limit_per_month = ?
+		              AND k.days = ? AND k.hours = ?`
+
 // InsertRedemptionIfStanding records a use in one statement that also
 // re-checks, as it writes, that the card and the member are still active
 // and the member's tier the one granted, the guest pass (when the
@@ -168,8 +177,7 @@ func (c *Conn) InsertRedemptionIfStanding(ctx context.Context, r *model.Redempti
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 		WHERE EXISTS (SELECT 1 FROM cards c JOIN members m ON m.id = c.member_id
 		              WHERE c.id = ? AND c.status = 'active' AND m.id = ? AND m.status = 'active' AND m.tier = ?)
-		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.active AND k.eligible_tiers = ? AND k.companions = ?
-		              AND k.limit_per_day = ? AND k.limit_per_month = ? AND k.days = ? AND k.hours = ?)
+		  AND EXISTS (SELECT 1 FROM perks k WHERE k.id = ? AND k.active AND ` + perkRulesGuard + `)
 		  AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM guest_passes g WHERE g.id = ? AND g.status = 'active'))`
 	stmt, err := c.prepared(ctx, q)
 	if err != nil {
@@ -179,7 +187,7 @@ func (c *Conn) InsertRedemptionIfStanding(ctx context.Context, r *model.Redempti
 	res, err := stmt.ExecContext(ctx, r.ID, r.VerificationID, r.IdempotencyKey, r.APIKeyID, r.PerkID,
 		r.PartnerID, r.VenueID, r.MemberID, r.CardID, r.GuestPassID, r.PartySize, c.ts(r.At),
 		s.CardID, r.MemberID, s.Tier,
-		r.PerkID, k.EligibleTiers, k.Companions, k.LimitPerDay, k.LimitPerMonth, k.Days, k.Hours,
+		r.PerkID, k.EligibleTiers, k.Companions, k.LimitPerDay, k.LimitPerMonth, k.Days, k.Hours, // perkRulesGuard
 		r.GuestPassID, r.GuestPassID)
 	if err != nil {
 		return fmt.Errorf("insert redemption: %w", mapErr(err))
